@@ -1,0 +1,42 @@
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.forms import EmailAuthenticationForm
+from accounts.middleware import ACTING_FOR_SESSION_KEY
+from accounts.selectors import hosts_actor_may_act_for, hosts_of_organization
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+def _require_scheduler(request):
+    if not request.user.is_scheduler:
+        raise Http404("The Scheduling tab is for schedulers.")
+
+
+@login_required
+def scheduling(request):
+    _require_scheduler(request)
+    hosts = hosts_of_organization(organization_id=request.user.organization.id)
+    return render(request, "accounts/scheduling.html", {"hosts": hosts})
+
+
+@login_required
+@require_POST
+def act_for(request, host_id: int):
+    _require_scheduler(request)
+    host = get_object_or_404(hosts_actor_may_act_for(actor=request.user), pk=host_id)
+    request.session[ACTING_FOR_SESSION_KEY] = host.pk
+    return redirect("sessions:dashboard")
+
+
+@login_required
+@require_POST
+def stop_acting(request):
+    request.session.pop(ACTING_FOR_SESSION_KEY, None)
+    return redirect("accounts:scheduling")

@@ -1,0 +1,127 @@
+"""Providers that carry a notice: email through Django's mail backend (anymail when an ESP is configured),
+SMS and WhatsApp through Twilio's REST client, or the local file provider when Twilio has no keys.
+
+A provider returns the provider's message id, raises TransientDeliveryError for what may pass (network,
+time-out, HTTP 429 and 5xx) and PermanentDeliveryError for what will not (a refused address, an opt-out).
+"""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+
+class TransientDeliveryError(Exception):
+    pass
+
+
+class PermanentDeliveryError(Exception):
+    pass
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass
+class EmailMessage:
+    to: str
+    subject: str
+    text: str
+    html: str
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def send_email(message: EmailMessage) -> str:
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=message.text, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.to]
+    )
+    email.attach_alternative(message.html, "text/html")
+    for attachment in message.attachments:
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
+    try:
+        email.send(fail_silently=False)
+    except AnymailRecipientsRefused as exc:
+        raise PermanentDeliveryError(f"The email address was refused: {exc}") from exc
+    except AnymailAPIError as exc:
+        status = getattr(exc, "status_code", None)
+        if status is not None and status < 500 and status != 429:
+            raise PermanentDeliveryError(f"The email service rejected the message: {exc}") from exc
+        raise TransientDeliveryError(f"The email service did not accept the message yet: {exc}") from exc
+    except (OSError, requests.RequestException) as exc:
+        raise TransientDeliveryError(f"Could not reach the email service: {exc}") from exc
+    status = getattr(email, "anymail_status", None)
+    if status is not None and status.message_id:
+        return str(status.message_id)
+    return f"local-{uuid.uuid4().hex}"
+
+
+class _EdgeHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, pointed at another base URL (a local fake in tests)."""
+
+    def __init__(self, base_url: str, **kwargs):
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        for domain in ("https://api.twilio.com", "https://messaging.twilio.com"):
+            if url.startswith(domain):
+                url = self.base_url + url[len(domain) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+def twilio_client() -> Client:
+    kwargs = {"timeout": settings.PROVIDER_TIMEOUT_SECONDS}
+    if settings.TWILIO_API_BASE_URL:
+        http_client = _EdgeHttpClient(settings.TWILIO_API_BASE_URL, **kwargs)
+    else:
+        http_client = TwilioHttpClient(**kwargs)
+    return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+
+
+# Twilio error codes that no retry will fix: invalid or unreachable numbers, opt-outs, unsupported regions.
+_PERMANENT_TWILIO_CODES = {21211, 21214, 21407, 21408, 21610, 21612, 21614, 63003, 63016}
+
+
+def _send_twilio(*, to: str, body: str, whatsapp: bool) -> str:
+    sender = settings.TWILIO_WHATSAPP_FROM if whatsapp else settings.TWILIO_FROM_NUMBER
+    if whatsapp:
+        to, sender = f"whatsapp:{to}", f"whatsapp:{sender}"
+    try:
+        message = twilio_client().messages.create(to=to, from_=sender, body=body)
+    except TwilioRestException as exc:
+        if exc.code in _PERMANENT_TWILIO_CODES or (400 <= exc.status < 500 and exc.status != 429):
+            raise PermanentDeliveryError(f"Twilio refused the message ({exc.code}): {exc.msg}") from exc
+        raise TransientDeliveryError(
+            f"Twilio did not accept the message yet ({exc.status}): {exc.msg}"
+        ) from exc
+    except requests.RequestException as exc:
+        raise TransientDeliveryError(f"Could not reach Twilio: {exc}") from exc
+    return message.sid
+
+
+def _send_file(*, to: str, body: str, channel: str) -> str:
+    message_id = f"local-{uuid.uuid4().hex}"
+    folder = Path(settings.SMS_FILE_PATH)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"id": message_id, "channel": channel, "to": to, "body": body, "at": timezone.now().isoformat()}
+    (folder / f"{timezone.now():%Y%m%dT%H%M%S}-{message_id}.json").write_text(json.dumps(record, indent=2))
+    return message_id
+
+
+def send_text(*, channel: str, to: str, body: str) -> str:
+    if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN:
+        return _send_twilio(to=to, body=body, whatsapp=channel == "whatsapp")
+    return _send_file(to=to, body=body, channel=channel)

@@ -1,0 +1,69 @@
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Organization
+from sessions_app.models import Participant, Session
+
+
+class Notification(models.Model):
+    """One notice to one recipient on one channel: the outbox row (DESIGN.md rule 2)."""
+
+    class Kind(models.TextChoices):
+        INVITE = "invite", "Invite"
+        REMINDER = "reminder", "Reminder"
+        RESCHEDULE = "reschedule", "Reschedule"
+        CANCELLATION = "cancellation", "Cancellation"
+        REMOVED = "participant_removed", "Participant removed"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+        WHATSAPP = "whatsapp", "WhatsApp"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notifications")
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    recipient = models.CharField(max_length=254)
+    # When the row is next due: first the planned time, later the time of the next retry.
+    send_at = models.DateTimeField(default=timezone.now)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    last_error = models.TextField(blank=True)
+    # What was sent, kept for the notices log and the development outbox.
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweep asks only for due pending rows; a partial index keeps that query independent of how
+            # many future reminders and delivered rows the table holds.
+            models.Index(
+                fields=["send_at"], name="notification_due_idx", condition=models.Q(status="pending")
+            ),
+            models.Index(
+                fields=["claimed_at"], name="notification_sending_idx", condition=models.Q(status="sending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.get_channel_display()} to {self.recipient}"

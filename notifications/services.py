@@ -1,0 +1,182 @@
+import logging
+import random
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from contacts.models import InviteMethod
+from notifications import channels
+from notifications.models import Notification
+from notifications.rendering import as_email, render_notice
+from sessions_app.models import Participant
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+# Retries wait 30 s, 1, 2, 4 and 8 minutes (each with up to 20% jitter): six attempts span about 16 minutes,
+# well inside the hour a transient outage may last before the host is told the notice failed.
+RETRY_BASE_SECONDS = 30
+# A row claimed by a worker that then died is handed out again after this long.
+CLAIM_LEASE = timedelta(seconds=getattr(settings, "NOTIFICATION_CLAIM_LEASE_SECONDS", 300))
+
+_CHANNEL_FOR_METHOD = {
+    InviteMethod.EMAIL: Notification.Channel.EMAIL,
+    InviteMethod.SMS: Notification.Channel.SMS,
+    InviteMethod.WHATSAPP: Notification.Channel.WHATSAPP,
+}
+
+
+def notice_create(
+    *, participant: Participant, kind: str, send_at: datetime | None = None, key: str = ""
+) -> Notification | None:
+    """Queue one notice to a participant on their invite method, inside the caller's transaction.
+
+    The dedupe key names the event the notice is about, so a retried request or a repeated call
+    creates nothing twice. Participants whose method is "none" get no notice.
+    """
+    channel = _CHANNEL_FOR_METHOD.get(participant.invite_method)
+    if channel is None or not participant.address:
+        return None
+    session = participant.session
+    dedupe_key = f"{kind}:p{participant.pk}:s{session.calendar_sequence}{':' + key if key else ''}"
+    notification, _ = Notification.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={
+            "organization_id": session.organization_id,
+            "session": session,
+            "participant": participant,
+            "kind": kind,
+            "channel": channel,
+            "recipient": participant.address,
+            "send_at": send_at or timezone.now(),
+        },
+    )
+    return notification
+
+
+def hand_over_after_commit(notifications: list[Notification | None]) -> None:
+    """After the transaction commits, hand the notices that are already due to the workers. Anything
+    lost on the way (a broker restart, a crashed web process) is picked up by the periodic sweep."""
+    now = timezone.now()
+    due_ids = [n.pk for n in notifications if n is not None and n.send_at <= now]
+    if not due_ids:
+        return
+
+    def hand_over() -> None:
+        from notifications.tasks import deliver_notice
+
+        for notification_id in due_ids:
+            try:
+                deliver_notice.delay(notification_id)
+            except Exception:  # noqa: BLE001 - the sweep is the safety net; the request must not fail here
+                logger.warning(
+                    "Could not hand notice %s to the broker; the sweep will send it", notification_id
+                )
+
+    transaction.on_commit(hand_over)
+
+
+def _claim(notification_id: int) -> Notification | None:
+    now = timezone.now()
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status=Notification.Status.PENDING, send_at__lte=now)
+            .first()
+        )
+        if notification is None:
+            return None
+        notification.status = Notification.Status.SENDING
+        notification.claimed_at = now
+        notification.attempts += 1
+        notification.save(update_fields=["status", "claimed_at", "attempts", "updated_at"])
+    return notification
+
+
+def retry_delay(attempt: int) -> timedelta:
+    base = RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+    return timedelta(seconds=base * (1 + random.uniform(0, 0.2)))
+
+
+def notice_deliver(*, notification_id: int) -> Notification | None:
+    """Send one due notice once. Returns the row, or None when it was not due or another worker has it."""
+    notification = _claim(notification_id)
+    if notification is None:
+        return None
+    notification = Notification.objects.select_related("participant", "session", "session__host").get(
+        pk=notification.pk
+    )
+    if notification.participant is None or notification.session is None:
+        return _finish(
+            notification, status=Notification.Status.CANCELLED, error="The participant was removed."
+        )
+    try:
+        rendered = render_notice(notification)
+        if notification.channel == Notification.Channel.EMAIL:
+            provider_id = channels.send_email(as_email(notification, rendered))
+        else:
+            provider_id = channels.send_text(
+                channel=notification.channel, to=notification.recipient, body=rendered.text
+            )
+    except channels.PermanentDeliveryError as exc:
+        return _finish(notification, status=Notification.Status.FAILED, error=str(exc))
+    except channels.TransientDeliveryError as exc:
+        if notification.attempts >= MAX_ATTEMPTS:
+            return _finish(
+                notification,
+                status=Notification.Status.FAILED,
+                error=f"Gave up after {notification.attempts} attempts: {exc}",
+            )
+        return _finish(
+            notification,
+            status=Notification.Status.PENDING,
+            error=str(exc),
+            send_at=timezone.now() + retry_delay(notification.attempts),
+        )
+    return _finish(
+        notification,
+        status=Notification.Status.SENT,
+        provider_message_id=provider_id,
+        subject=rendered.subject,
+        body=rendered.text,
+        sent_at=timezone.now(),
+    )
+
+
+def _finish(notification: Notification, *, status: str, error: str = "", **fields) -> Notification:
+    # Only the worker holding the claim may finish the row: a worker that outlived its lease must not
+    # overwrite the outcome of the one that took over.
+    fields.update(status=status, last_error=error, updated_at=timezone.now())
+    Notification.objects.filter(
+        pk=notification.pk, status=Notification.Status.SENDING, claimed_at=notification.claimed_at
+    ).update(**fields)
+    for name, value in fields.items():
+        setattr(notification, name, value)
+    if status == Notification.Status.FAILED:
+        logger.warning("Notice %s failed: %s", notification.pk, error)
+    return notification
+
+
+def notices_due_ids(*, limit: int = 1000) -> list[int]:
+    """Ids of notices that should be handed to a worker now: due pending rows, and rows whose worker's claim
+    has lapsed (it died mid-send), which go back to pending first."""
+    now = timezone.now()
+    Notification.objects.filter(status=Notification.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE).update(
+        status=Notification.Status.PENDING, updated_at=now
+    )
+    return list(
+        Notification.objects.filter(status=Notification.Status.PENDING, send_at__lte=now)
+        .order_by("send_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def notices_deliver_due() -> int:
+    """Deliver every due notice in this process; used by tests and the management command."""
+    delivered = 0
+    for notification_id in notices_due_ids():
+        if notice_deliver(notification_id=notification_id) is not None:
+            delivered += 1
+    return delivered

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from notifications.services import notice_deliver, notices_due_ids
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_notice(notification_id: int) -> None:
+    # Retries are scheduled in the row (send_at), not in the broker: see notice_deliver.
+    notice_deliver(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_due_notices() -> int:
+    due = notices_due_ids()
+    for notification_id in due:
+        deliver_notice.delay(notification_id)
+    return len(due)

@@ -1,0 +1,90 @@
+"""The participant's way in (DESIGN.md rule 5).
+
+/join/<token>/ checks the token, trades it for a short signed cookie and redirects to /join/, so the token
+leaves the address bar, the history and any Referer at once. /join/ then shows the room inside the window
+(5 minutes before the start until the end) or says when it opens, in the participant's time zone.
+"""
+
+from django.conf import settings
+from django.core import signing
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from sessions_app.join_links import participant_for_token
+from sessions_app.models import Participant, Session
+from sessions_app.services import participant_record_join
+from sessions_app.timefmt import format_when
+from sessions_app.video import video_provider
+
+_COOKIE_SALT = "consultations.join-cookie"
+
+
+def _no_referrer(response):
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+def join_enter(request, token: str):
+    participant = participant_for_token(token)
+    if participant is None:
+        raise Http404("Unknown link")
+    response = redirect("join:lobby")
+    response.set_signed_cookie(
+        settings.JOIN_COOKIE_NAME,
+        f"{participant.public_id}:{participant.link_version}",
+        salt=_COOKIE_SALT,
+        max_age=settings.JOIN_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return _no_referrer(response)
+
+
+def _participant_from_cookie(request) -> Participant | None:
+    try:
+        value = request.get_signed_cookie(
+            settings.JOIN_COOKIE_NAME, salt=_COOKIE_SALT, max_age=settings.JOIN_COOKIE_MAX_AGE
+        )
+    except (KeyError, signing.BadSignature):
+        return None
+    public_id, _, version = value.partition(":")
+    participant = (
+        Participant.objects.select_related("session", "session__host").filter(public_id=public_id).first()
+    )
+    if participant is None or str(participant.link_version) != version:
+        return None
+    return participant
+
+
+@never_cache
+def join_lobby(request):
+    participant = _participant_from_cookie(request)
+    if participant is None:
+        raise Http404("Unknown link")
+    session = participant.session
+    now = timezone.now()
+    opens_at = session.start_at - settings.JOIN_OPENS_BEFORE
+    context = {
+        "participant": participant,
+        "session": session,
+        "when": format_when(session.start_at, participant.time_zone),
+        "opens": format_when(opens_at, participant.time_zone),
+    }
+    if session.status in (Session.Status.CANCELLED, Session.Status.REMOVED):
+        return _no_referrer(render(request, "join/cancelled.html", context))
+    if now < opens_at:
+        # The waiting page reloads itself when the room opens (capped, so a far-off session does not keep a
+        # timer for days).
+        context["reload_in"] = min(int((opens_at - now).total_seconds()) + 1, 3600)
+        return _no_referrer(render(request, "join/not_open.html", context))
+    if now >= session.end_at:
+        return _no_referrer(render(request, "join/ended.html", context))
+    participant_record_join(participant=participant)
+    context["room_url"] = video_provider().room_url(
+        session=session, display_name=participant.name, is_host=False
+    )
+    return _no_referrer(render(request, "sessions_app/room.html", context))

@@ -1,0 +1,47 @@
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.models import Notification
+from sessions_app.models import Participant, Session
+
+
+def sessions_visible_to(actor: User) -> QuerySet[Session]:
+    """Every session the actor may see (DESIGN.md rule 4): a host's own, or, for a scheduler, those of the
+    hosts of their organisation. Views load sessions only through this."""
+    if not actor.is_authenticated:
+        return Session.objects.none()
+    if actor.is_host:
+        return Session.objects.filter(host=actor)
+    if actor.is_scheduler:
+        return Session.objects.filter(organization=actor.organization)
+    return Session.objects.none()
+
+
+def sessions_connectable_by(actor: User) -> QuerySet[Session]:
+    """Only the host connects to their own session; schedulers never do."""
+    if not actor.is_authenticated or not actor.is_host:
+        return Session.objects.none()
+    return Session.objects.filter(host=actor)
+
+
+def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
+    """The host's sessions that have not ended, with participants and their latest notices in a fixed number
+    of queries however many sessions there are."""
+    now = timezone.now()
+    notices = Notification.objects.only(
+        "id", "participant_id", "kind", "channel", "status", "last_error", "created_at"
+    ).order_by("-created_at", "-id")
+    participants = Participant.objects.order_by("id").prefetch_related(
+        Prefetch("notifications", queryset=notices, to_attr="notices")
+    )
+    sessions = (
+        sessions_visible_to(actor)
+        .filter(host=host, status__in=[Session.Status.SCHEDULED, Session.Status.LIVE])
+        .select_related("host")
+        .prefetch_related(Prefetch("participants", queryset=participants))
+        .order_by("start_at", "id")
+    )
+    # A session leaves the dashboard once it has ended; end = start + duration is filtered in Python only
+    # for the few sessions that started within the last day, so the query keeps using the start index.
+    return sessions.filter(start_at__gte=now - timezone.timedelta(hours=24))

@@ -1,0 +1,19 @@
+import zoneinfo
+from datetime import datetime
+
+
+def in_zone(moment: datetime, zone_name: str) -> datetime:
+    return moment.astimezone(zoneinfo.ZoneInfo(zone_name))
+
+
+def format_when(moment: datetime, zone_name: str) -> str:
+    """'Monday 23 November 2026, 14:00 CET (Europe/Paris)': the reader's date written out, their local
+    time, the zone's abbreviation at that date (so DST shows) and the zone's name."""
+    local = in_zone(moment, zone_name)
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} {local.tzname()} ({zone_name.replace('_', ' ')})"
+
+
+def format_short(moment: datetime, zone_name: str) -> str:
+    """The compact form for SMS: 'Mon 23 Nov 14:00 CET'."""
+    local = in_zone(moment, zone_name)
+    return f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname()}"

@@ -1,0 +1,128 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.errors import ApplicationError
+from sessions_app.forms import ParticipantFormSet, SessionScheduleForm
+from sessions_app.join_links import join_url
+from sessions_app.selectors import sessions_connectable_by, sessions_upcoming_for, sessions_visible_to
+from sessions_app.services import session_connect, session_schedule
+from sessions_app.timefmt import in_zone
+from sessions_app.video import video_provider
+
+
+def _host_or_redirect(request):
+    """The host the page works on; a scheduler who has not chosen one is sent to the Scheduling tab."""
+    if request.host is None:
+        if request.user.is_scheduler:
+            return None, redirect("accounts:scheduling")
+        raise Http404("This account has no sessions.")
+    return request.host, None
+
+
+@login_required
+def dashboard(request):
+    host, response = _host_or_redirect(request)
+    if response:
+        return response
+    sessions = list(sessions_upcoming_for(actor=request.user, host=host))
+    sessions = [s for s in sessions if s.is_open and not _ended(s)]
+    days: dict = {}
+    for session in sessions:
+        session.local_start = in_zone(session.start_at, request.user.time_zone)
+        session.local_end = in_zone(session.end_at, request.user.time_zone)
+        days.setdefault(session.local_start.date(), []).append(session)
+    return render(
+        request,
+        "sessions_app/dashboard.html",
+        {"days": days, "host": host, "can_connect": request.user.pk == host.pk},
+    )
+
+
+def _ended(session) -> bool:
+    return session.end_at <= timezone.now()
+
+
+@login_required
+def session_schedule_view(request):
+    host, response = _host_or_redirect(request)
+    if response:
+        return response
+    formset_options = {"prefix": "participants", "form_kwargs": {"default_zone": host.time_zone}}
+    if request.method == "POST":
+        form = SessionScheduleForm(request.POST, host=host)
+        formset = ParticipantFormSet(request.POST, **formset_options)
+        if form.is_valid() and formset.is_valid():
+            participants = [
+                f.details() for f in formset.forms if f.has_changed() and f not in formset.deleted_forms
+            ]
+            try:
+                session = session_schedule(
+                    actor=request.user,
+                    host=host,
+                    title=form.cleaned_data["title"],
+                    start_at=form.cleaned_data["start_at"],
+                    duration_minutes=form.cleaned_data["duration_minutes"],
+                    participants=participants,
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                count = len(participants)
+                messages.success(
+                    request,
+                    f"“{session.title}” is scheduled. Invites are on their way to {count} "
+                    f"participant{'s' if count != 1 else ''}.",
+                )
+                return redirect("sessions:detail", pk=session.pk)
+    else:
+        form = SessionScheduleForm(host=host)
+        formset = ParticipantFormSet(**formset_options)
+    return render(request, "sessions_app/session_form.html", {"form": form, "formset": formset, "host": host})
+
+
+@login_required
+def session_detail(request, pk: int):
+    session = get_object_or_404(sessions_visible_to(request.user).select_related("host"), pk=pk)
+    participants = list(session.participants.order_by("id"))
+    for participant in participants:
+        participant.link = join_url(participant)
+    zone = request.user.time_zone
+    return render(
+        request,
+        "sessions_app/session_detail.html",
+        {
+            "session": session,
+            "participants": participants,
+            "local_start": in_zone(session.start_at, zone),
+            "local_end": in_zone(session.end_at, zone),
+            "notices": session.notifications.select_related("participant").order_by("-created_at", "-id"),
+            "can_connect": request.user.pk == session.host_id,
+        },
+    )
+
+
+@login_required
+@require_POST
+def session_connect_view(request, pk: int):
+    session = get_object_or_404(sessions_connectable_by(request.user), pk=pk)
+    try:
+        session_connect(actor=request.user, session=session)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("sessions:detail", pk=session.pk)
+    return redirect("sessions:room", pk=session.pk)
+
+
+@login_required
+def session_room(request, pk: int):
+    session = get_object_or_404(sessions_connectable_by(request.user).select_related("host"), pk=pk)
+    if session.host_connected_at is None or not session.is_open:
+        return redirect("sessions:detail", pk=session.pk)
+    room_url = video_provider().room_url(session=session, display_name=request.user.full_name, is_host=True)
+    return render(
+        request, "sessions_app/room.html", {"session": session, "room_url": room_url, "is_host": True}
+    )
