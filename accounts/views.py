@@ -1,6 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -27,10 +27,11 @@ def scheduling(request):
 
 
 @login_required
-@require_POST
 def act_for(request, host_id: int):
     _require_scheduler(request)
     host = get_object_or_404(hosts_actor_may_act_for(actor=request.user), pk=host_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     request.session[ACTING_FOR_SESSION_KEY] = host.pk
     return redirect("sessions:dashboard")
 

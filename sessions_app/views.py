@@ -1,9 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from accounts.errors import ApplicationError
 from sessions_app.forms import ParticipantFormSet, SessionScheduleForm
@@ -87,6 +86,8 @@ def session_schedule_view(request):
 @login_required
 def session_detail(request, pk: int):
     session = get_object_or_404(sessions_visible_to(request.user).select_related("host"), pk=pk)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     participants = list(session.participants.order_by("id"))
     for participant in participants:
         participant.link = join_url(participant)
@@ -106,9 +107,11 @@ def session_detail(request, pk: int):
 
 
 @login_required
-@require_POST
 def session_connect_view(request, pk: int):
+    # The scope is checked before the verb: a session that is not the actor's is a 404 whatever the method.
     session = get_object_or_404(sessions_connectable_by(request.user), pk=pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         session_connect(actor=request.user, session=session)
     except ApplicationError as error:
