@@ -12,6 +12,8 @@ import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
+# The embedded defaults keep their database, broker folders, mail and SMS here; a fresh clone has none yet.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -181,6 +183,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_processed),
         "store_processed": False,
     }
+    _queue.mkdir(parents=True, exist_ok=True)
+    _processed.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
