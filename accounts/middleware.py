@@ -1,3 +1,5 @@
+from django.utils import timezone
+
 from accounts.selectors import hosts_actor_may_act_for
 
 ACTING_FOR_SESSION_KEY = "acting_for_host_id"
@@ -26,4 +28,19 @@ class ActingForMiddleware:
                     request.host = hosts_actor_may_act_for(actor=user).filter(pk=host_id).first()
                     if request.host is None:
                         request.session.pop(ACTING_FOR_SESSION_KEY, None)
+        return self.get_response(request)
+
+
+class UserTimeZoneMiddleware:
+    """Renders every page in its reader's time zone (DESIGN.md rule 3): template date filters convert
+    to the active zone, so the logged-in person's zone is activated for the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            with timezone.override(user.zone):
+                return self.get_response(request)
         return self.get_response(request)

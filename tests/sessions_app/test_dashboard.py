@@ -1,0 +1,31 @@
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from tests.factories import ParticipantFactory, SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dashboard_shows_times_in_the_viewers_zone_grouped_by_local_day(client, host):
+    host.time_zone = "America/New_York"
+    host.save(update_fields=["time_zone"])
+    # 02:30 UTC on 2 Dec is 21:30 EST on 1 Dec: the session belongs under Tuesday 1 December.
+    session = SessionFactory(host=host, start_at=datetime(2026, 12, 2, 2, 30, tzinfo=UTC), title="Late call")
+    ParticipantFactory(session=session, name="Maria")
+    client.force_login(host)
+    with time_machine.travel(datetime(2026, 11, 30, 12, 0, tzinfo=UTC), tick=False):
+        content = client.get(reverse("sessions:dashboard")).content.decode()
+    assert "Tuesday 1 December 2026" in content
+    assert "21:30–22:20 EST" in content
+
+
+def test_ended_sessions_leave_the_dashboard(client, host):
+    SessionFactory(host=host, start_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC), title="Morning")
+    client.force_login(host)
+    with time_machine.travel(datetime(2026, 12, 1, 10, 49, tzinfo=UTC), tick=False):
+        assert "Morning" in client.get(reverse("sessions:dashboard")).content.decode()
+    with time_machine.travel(datetime(2026, 12, 1, 10, 51, tzinfo=UTC), tick=False):
+        assert "Morning" not in client.get(reverse("sessions:dashboard")).content.decode()
