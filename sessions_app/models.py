@@ -1,7 +1,6 @@
 import secrets
 import uuid
 import zoneinfo
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
@@ -17,6 +16,87 @@ def new_room_name() -> str:
     # The room name is the only thing standing between a stranger and the video room, so it carries
     # 128 random bits, like a join link.
     return f"session-{secrets.token_hex(16)}"
+
+
+class Room(models.Model):
+    """One of the organisation's venues or standing video rooms; a room holds one session at a time."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(max_length=120)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="room_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Series(models.Model):
+    """Sessions scheduled together by a repeat rule; each occurrence is an ordinary Session."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", "Every week"
+        BIWEEKLY = "biweekly", "Every 2 weeks"
+        MONTHLY = "monthly", "Every month"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="series")
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    frequency = models.CharField(max_length=16, choices=Frequency.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_frequency_display()} with {self.host}"
+
+
+class WorkingHours(models.Model):
+    """One range of a host's weekly working hours, in the host's own time zone."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_time__gt=models.F("start_time")), name="working_hours_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+class BlockedSlot(models.Model):
+    """A one-off time the host is not available (leave, a conference), with a note for schedulers."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocked_slots")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_at__gt=models.F("start_at")), name="blocked_slot_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.note or "Blocked"
 
 
 class Session(models.Model):
@@ -36,7 +116,18 @@ class Session(models.Model):
     duration_minutes = models.PositiveIntegerField(
         validators=[MinValueValidator(5), MaxValueValidator(24 * 60)], default=50
     )
+    # Stored beside the duration because overlap checks and PostgreSQL's exclusion constraints need the
+    # end as a column; services set both together.
+    end_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions")
+    series = models.ForeignKey(
+        Series, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    # The whole session was a no-show (nobody came); single participants are marked on Participant.
+    no_show = models.BooleanField(default=False)
+    cancel_reason = models.TextField(blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     room_name = models.CharField(max_length=64, default=new_room_name, unique=True, editable=False)
     # Bumped on every change participants' calendars must pick up (RFC 5545 SEQUENCE).
@@ -59,8 +150,13 @@ class Session(models.Model):
         return self.title
 
     @property
-    def end_at(self):
-        return self.start_at + timedelta(minutes=self.duration_minutes)
+    def outcome(self) -> str:
+        """What the history shows: cancelled, removed, no-show or completed (or the live status)."""
+        if self.status in (self.Status.CANCELLED, self.Status.REMOVED):
+            return self.get_status_display()
+        if self.no_show:
+            return "No-show"
+        return self.get_status_display()
 
     @property
     def is_open(self) -> bool:
@@ -81,6 +177,8 @@ class Participant(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     link_version = models.PositiveIntegerField(default=1)
     joined_at = models.DateTimeField(null=True, blank=True)
+    no_show = models.BooleanField(default=False)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,13 +35,10 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
     participants = Participant.objects.order_by("id").prefetch_related(
         Prefetch("notifications", queryset=notices, to_attr="notices")
     )
-    sessions = (
+    return (
         sessions_visible_to(actor)
-        .filter(host=host, status__in=[Session.Status.SCHEDULED, Session.Status.LIVE])
+        .filter(host=host, status__in=[Session.Status.SCHEDULED, Session.Status.LIVE], end_at__gt=now)
         .select_related("host")
         .prefetch_related(Prefetch("participants", queryset=participants))
         .order_by("start_at", "id")
     )
-    # A session leaves the dashboard once it has ended; end = start + duration is filtered in Python only
-    # for the few sessions that started within the last day, so the query keeps using the start index.
-    return sessions.filter(start_at__gte=now - timezone.timedelta(hours=24))

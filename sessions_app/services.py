@@ -84,6 +84,7 @@ def session_schedule(
         host=host,
         title=title.strip(),
         start_at=start_at,
+        end_at=start_at + timedelta(minutes=duration_minutes),
         duration_minutes=duration_minutes,
         created_by=actor,
     )

@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 
 from accounts.errors import ApplicationError
 from sessions_app.forms import ParticipantFormSet, SessionScheduleForm
@@ -27,8 +26,7 @@ def dashboard(request):
     host, response = _host_or_redirect(request)
     if response:
         return response
-    sessions = list(sessions_upcoming_for(actor=request.user, host=host))
-    sessions = [s for s in sessions if s.is_open and not _ended(s)]
+    sessions = sessions_upcoming_for(actor=request.user, host=host)
     days: dict = {}
     for session in sessions:
         session.local_start = in_zone(session.start_at, request.user.time_zone)
@@ -39,10 +37,6 @@ def dashboard(request):
         "sessions_app/dashboard.html",
         {"days": days, "host": host, "can_connect": request.user.pk == host.pk},
     )
-
-
-def _ended(session) -> bool:
-    return session.end_at <= timezone.now()
 
 
 @login_required

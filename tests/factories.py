@@ -60,6 +60,7 @@ class SessionFactory(factory.django.DjangoModelFactory):
     title = "Consultation"
     start_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
     duration_minutes = 50
+    end_at = factory.LazyAttribute(lambda o: o.start_at + timedelta(minutes=o.duration_minutes))
 
 
 class ParticipantFactory(factory.django.DjangoModelFactory):
