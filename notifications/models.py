@@ -14,6 +14,9 @@ class Notification(models.Model):
         RESCHEDULE = "reschedule", "Reschedule"
         CANCELLATION = "cancellation", "Cancellation"
         REMOVED = "participant_removed", "Participant removed"
+        EXTENDED = "session_extended", "Session time changed"
+        REASSIGNED = "host_reassigned", "Host reassigned"
+        REMIND = "remind", "Manual reminder"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -37,6 +40,13 @@ class Notification(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     recipient = models.CharField(max_length=254)
+    # A notice addressed to a host (a reassignment) rather than a participant.
+    host = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    # What the notice is about beyond the session's current state: the old time and reason of a reschedule,
+    # the dates of a series. Rendered at delivery, so it must be plain JSON.
+    context = models.JSONField(default=dict, blank=True)
     # When the row is next due: first the planned time, later the time of the next retry.
     send_at = models.DateTimeField(default=timezone.now)
     dedupe_key = models.CharField(max_length=200, unique=True)
@@ -67,3 +77,17 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.get_channel_display()} to {self.recipient}"
+
+
+def default_reminder_leads() -> list[int]:
+    return [24 * 60, 60]
+
+
+class HostNoticeSettings(models.Model):
+    """A host's reminder lead times, in minutes before the start (default 24 hours and 1 hour)."""
+
+    host = models.OneToOneField("accounts.User", on_delete=models.CASCADE, related_name="notice_settings")
+    reminder_lead_minutes = models.JSONField(default=default_reminder_leads)
+
+    def __str__(self) -> str:
+        return f"Reminders for {self.host}"

@@ -6,11 +6,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from contacts.models import InviteMethod
 from notifications import channels
-from notifications.models import Notification
+from notifications.models import HostNoticeSettings, Notification, default_reminder_leads
 from notifications.rendering import as_email, render_notice
-from sessions_app.models import Participant
+from sessions_app.models import Participant, Session
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,12 @@ _CHANNEL_FOR_METHOD = {
 
 
 def notice_create(
-    *, participant: Participant, kind: str, send_at: datetime | None = None, key: str = ""
+    *,
+    participant: Participant,
+    kind: str,
+    send_at: datetime | None = None,
+    key: str = "",
+    context: dict | None = None,
 ) -> Notification | None:
     """Queue one notice to a participant on their invite method, inside the caller's transaction.
 
@@ -51,9 +57,71 @@ def notice_create(
             "channel": channel,
             "recipient": participant.address,
             "send_at": send_at or timezone.now(),
+            "context": context or {},
         },
     )
     return notification
+
+
+def host_notice_create(*, host: User, session: Session, kind: str, key: str, context: dict | None = None):
+    """Queue an email to a host about one of their sessions (for example a session reassigned to them)."""
+    notification, _ = Notification.objects.get_or_create(
+        dedupe_key=f"{kind}:h{host.pk}:s{session.pk}:{key}",
+        defaults={
+            "organization_id": session.organization_id,
+            "session": session,
+            "host": host,
+            "kind": kind,
+            "channel": Notification.Channel.EMAIL,
+            "recipient": host.email,
+            "context": context or {},
+        },
+    )
+    return notification
+
+
+def notices_cancel_pending(*, session: Session, participant: Participant | None = None, kinds=None) -> int:
+    """Withdraw notices not yet sent (reminders of a moved or cancelled session, invites of a removed
+    participant). Rows a worker is sending right now are left to finish."""
+    rows = Notification.objects.filter(session=session, status=Notification.Status.PENDING)
+    if participant is not None:
+        rows = rows.filter(participant=participant)
+    if kinds is not None:
+        rows = rows.filter(kind__in=kinds)
+    return rows.update(status=Notification.Status.CANCELLED, last_error="Withdrawn: the session changed.")
+
+
+def reminder_leads(host: User) -> list[timedelta]:
+    settings_row = HostNoticeSettings.objects.filter(host=host).first()
+    minutes = settings_row.reminder_lead_minutes if settings_row else default_reminder_leads()
+    return [timedelta(minutes=m) for m in sorted(set(minutes), reverse=True)]
+
+
+def reminders_schedule(
+    *, session: Session, participants: list[Participant] | None = None
+) -> list[Notification]:
+    """(Re)plan the reminders of a session: pending reminders are withdrawn and one row per lead time and
+    participant is written with its send_at. A reminder whose time has already passed is not planned
+    (a session booked 30 minutes ahead gets no 24-hour reminder)."""
+    if participants is None:
+        notices_cancel_pending(session=session, kinds=[Notification.Kind.REMINDER])
+        participants = list(session.participants.filter(removed_at__isnull=True))
+    now = timezone.now()
+    created = []
+    for lead in reminder_leads(session.host):
+        send_at = session.start_at - lead
+        if send_at <= now:
+            continue
+        for participant in participants:
+            notice = notice_create(
+                participant=participant,
+                kind=Notification.Kind.REMINDER,
+                send_at=send_at,
+                key=f"lead{int(lead.total_seconds() // 60)}",
+            )
+            if notice is not None:
+                created.append(notice)
+    return created
 
 
 def hand_over_after_commit(notifications: list[Notification | None]) -> None:
@@ -105,13 +173,11 @@ def notice_deliver(*, notification_id: int) -> Notification | None:
     notification = _claim(notification_id)
     if notification is None:
         return None
-    notification = Notification.objects.select_related("participant", "session", "session__host").get(
-        pk=notification.pk
-    )
-    if notification.participant is None or notification.session is None:
-        return _finish(
-            notification, status=Notification.Status.CANCELLED, error="The participant was removed."
-        )
+    notification = Notification.objects.select_related(
+        "participant", "host", "session", "session__host", "session__series"
+    ).get(pk=notification.pk)
+    if notification.session is None or (notification.participant is None and notification.host is None):
+        return _finish(notification, status=Notification.Status.CANCELLED, error="The recipient was removed.")
     try:
         rendered = render_notice(notification)
         if notification.channel == Notification.Channel.EMAIL:
@@ -123,18 +189,10 @@ def notice_deliver(*, notification_id: int) -> Notification | None:
     except channels.PermanentDeliveryError as exc:
         return _finish(notification, status=Notification.Status.FAILED, error=str(exc))
     except channels.TransientDeliveryError as exc:
-        if notification.attempts >= MAX_ATTEMPTS:
-            return _finish(
-                notification,
-                status=Notification.Status.FAILED,
-                error=f"Gave up after {notification.attempts} attempts: {exc}",
-            )
-        return _finish(
-            notification,
-            status=Notification.Status.PENDING,
-            error=str(exc),
-            send_at=timezone.now() + retry_delay(notification.attempts),
-        )
+        return _retry_or_fail(notification, exc)
+    except Exception as exc:  # noqa: BLE001 - anything unforeseen is retried, then shown as failed
+        logger.exception("Unexpected error delivering notice %s", notification.pk)
+        return _retry_or_fail(notification, f"Unexpected error: {exc.__class__.__name__}: {exc}")
     return _finish(
         notification,
         status=Notification.Status.SENT,
@@ -142,6 +200,21 @@ def notice_deliver(*, notification_id: int) -> Notification | None:
         subject=rendered.subject,
         body=rendered.text,
         sent_at=timezone.now(),
+    )
+
+
+def _retry_or_fail(notification: Notification, error) -> Notification:
+    if notification.attempts >= MAX_ATTEMPTS:
+        return _finish(
+            notification,
+            status=Notification.Status.FAILED,
+            error=f"Gave up after {notification.attempts} attempts: {error}",
+        )
+    return _finish(
+        notification,
+        status=Notification.Status.PENDING,
+        error=str(error),
+        send_at=timezone.now() + retry_delay(notification.attempts),
     )
 
 

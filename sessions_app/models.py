@@ -178,6 +178,7 @@ class Participant(models.Model):
     link_version = models.PositiveIntegerField(default=1)
     joined_at = models.DateTimeField(null=True, blank=True)
     no_show = models.BooleanField(default=False)
+    removed_at = models.DateTimeField(null=True, blank=True)
     last_reminded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

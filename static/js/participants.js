@@ -41,7 +41,12 @@
     });
   }
 
-  container.querySelectorAll(".participant-form").forEach(wire);
+  // A form that comes back with errors keeps the rows the person removed ticked for deletion: keep them hidden.
+  container.querySelectorAll(".participant-form").forEach((fieldset) => {
+    const deleteBox = fieldset.querySelector("input[name$='-DELETE']");
+    if (deleteBox && deleteBox.checked) fieldset.hidden = true;
+    wire(fieldset);
+  });
   syncRemoveButtons();
 
   addButton.addEventListener("click", () => {

@@ -252,12 +252,6 @@ def test_join_link_before_the_window_says_when_it_opens(page, live_server, host)
     assert Participant.objects.get(pk=participant.pk).joined_at is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Product bug: static/js/participants.js hides a removed participant only on click; when the form "
-    "comes back with errors the fieldset is shown again although its DELETE box is still checked, so a "
-    "participant on screen is silently left out of the session.",
-)
 def test_a_removed_participant_stays_removed_when_the_form_comes_back_with_errors(page, live_server, host):
     _log_in(page, live_server, host)
     page.goto(live_server.url + "/sessions/new/")
@@ -273,4 +267,4 @@ def test_a_removed_participant_stays_removed_when_the_form_comes_back_with_error
     expect(page.get_by_text("Enter an email address to send the invite to.")).to_be_visible()
     expect(page.locator("#id_participants-1-DELETE")).to_be_checked()
     # The form must not show a participant who will not be scheduled.
-    expect(page.locator("#participant-forms .participant-form").nth(1)).to_be_hidden()
+    expect(page.locator("#participant-forms .participant-form").nth(1)).to_be_hidden(timeout=2_000)
