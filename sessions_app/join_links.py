@@ -35,6 +35,15 @@ def join_url(participant: Participant) -> str:
     return settings.SITE_URL + reverse("join:enter", kwargs={"token": join_token(participant)})
 
 
+def participant_by_public_id(public_id) -> Participant | None:
+    """A participant still on their session; a removed participant has no way in."""
+    return (
+        Participant.objects.select_related("session", "session__host")
+        .filter(public_id=public_id, removed_at__isnull=True)
+        .first()
+    )
+
+
 def participant_for_token(token: str) -> Participant | None:
     """The participant a token belongs to, or None for an unknown, malformed or revoked token."""
     try:
@@ -44,9 +53,7 @@ def participant_for_token(token: str) -> Participant | None:
     if len(raw) != 16 + _MAC_BYTES:
         return None
     public_id = uuid.UUID(bytes=raw[:16])
-    participant = (
-        Participant.objects.select_related("session", "session__host").filter(public_id=public_id).first()
-    )
+    participant = participant_by_public_id(public_id)
     if participant is None:
         return None
     if not hmac.compare_digest(raw[16:], _mac(public_id, participant.link_version)):

@@ -5,6 +5,8 @@ leaves the address bar, the history and any Referer at once. /join/ then shows t
 (5 minutes before the start until the end) or says when it opens, in the participant's time zone.
 """
 
+import uuid
+
 from django.conf import settings
 from django.core import signing
 from django.http import Http404
@@ -12,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from sessions_app.join_links import participant_for_token
+from sessions_app.join_links import participant_by_public_id, participant_for_token
 from sessions_app.models import Participant, Session
 from sessions_app.services import participant_record_join
 from sessions_app.timefmt import format_when
@@ -52,9 +54,10 @@ def _participant_from_cookie(request) -> Participant | None:
     except (KeyError, signing.BadSignature):
         return None
     public_id, _, version = value.partition(":")
-    participant = (
-        Participant.objects.select_related("session", "session__host").filter(public_id=public_id).first()
-    )
+    try:
+        participant = participant_by_public_id(uuid.UUID(public_id))
+    except ValueError:
+        return None
     if participant is None or str(participant.link_version) != version:
         return None
     return participant

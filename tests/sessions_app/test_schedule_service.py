@@ -46,6 +46,7 @@ def test_schedule_creates_session_participants_contacts_audit_and_invites(host):
             _details(name="Priya Shah", invite_method="sms", email="", phone="+447911123456"),
             _details(name="Kim", invite_method="none", email=""),
         ],
+        start_at=timezone.now() + timedelta(days=2),
     )
 
     assert session.host == host
@@ -53,13 +54,18 @@ def test_schedule_creates_session_participants_contacts_audit_and_invites(host):
     assert session.status == Session.Status.SCHEDULED
     assert list(session.participants.values_list("name", flat=True)) == ["Maria Garcia", "Priya Shah", "Kim"]
     assert Contact.objects.filter(organization=host.organization).count() == 3
-    notices = Notification.objects.filter(session=session).order_by("id")
+    notices = Notification.objects.filter(session=session, kind="invite").order_by("id")
     assert [(n.kind, n.channel, n.recipient) for n in notices] == [
         ("invite", "email", "maria@example.test"),
         ("invite", "sms", "+447911123456"),
     ]
     event = AuditEvent.objects.get(action="session.schedule")
     assert (event.actor, event.acting_for, event.object_id) == (host, host, str(session.pk))
+    # Reminders 24 hours and 1 hour ahead for each participant who receives messages.
+    reminders = Notification.objects.filter(session=session, kind="reminder")
+    assert sorted(n.send_at for n in reminders) == sorted(
+        [session.start_at - timedelta(hours=24)] * 2 + [session.start_at - timedelta(hours=1)] * 2
+    )
 
 
 def test_schedule_reuses_an_existing_contact_with_the_same_email(host):
@@ -135,7 +141,7 @@ def test_sms_invite_is_short_with_time_and_link(host, settings, tmp_path):
         host, host, [_details(invite_method="sms", email="", phone="+447911123456", time_zone="Asia/Kolkata")]
     )
     notices_deliver_due()
-    notice = Notification.objects.get()
+    notice = Notification.objects.get(kind="invite")
     assert notice.status == Notification.Status.SENT
     assert notice.provider_message_id.startswith("local-")
     assert "IST" in notice.body and "/join/" in notice.body
@@ -149,4 +155,4 @@ def test_delivering_twice_sends_once(host):
     assert notices_deliver_due() == 1
     assert notices_deliver_due() == 0
     assert len(mail.outbox) == 1
-    assert Notification.objects.get().attempts == 1
+    assert Notification.objects.get(kind="invite").attempts == 1

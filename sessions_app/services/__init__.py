@@ -1,0 +1,47 @@
+"""Every change of a session or participant goes through these functions (DESIGN.md rule 1)."""
+
+from sessions_app.services.changes import (
+    FOLLOWING,
+    THIS,
+    session_cancel,
+    session_change_end,
+    session_connect,
+    session_mark_no_show,
+    session_reassign,
+    session_remove,
+    session_reschedule,
+)
+from sessions_app.services.participants import (
+    participant_add,
+    participant_record_join,
+    participant_remind,
+    participant_remove,
+    participant_update,
+)
+from sessions_app.services.scheduling import (
+    ParticipantDetails,
+    RepeatRule,
+    session_schedule,
+    session_schedule_next,
+)
+
+__all__ = [
+    "FOLLOWING",
+    "THIS",
+    "ParticipantDetails",
+    "RepeatRule",
+    "participant_add",
+    "participant_record_join",
+    "participant_remind",
+    "participant_remove",
+    "participant_update",
+    "session_cancel",
+    "session_change_end",
+    "session_connect",
+    "session_mark_no_show",
+    "session_reassign",
+    "session_remove",
+    "session_reschedule",
+    "session_schedule",
+    "session_schedule_next",
+]

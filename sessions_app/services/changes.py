@@ -1,0 +1,321 @@
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from accounts.errors import PermissionDeniedError, ValidationFailedError
+from accounts.models import Membership, User
+from notifications.models import Notification
+from notifications.services import (
+    hand_over_after_commit,
+    host_notice_create,
+    notice_create,
+    notices_cancel_pending,
+    reminders_schedule,
+)
+from sessions_app.models import Participant, Session
+from sessions_app.services.common import (
+    CANCEL_GRACE,
+    active_participants,
+    audit,
+    availability_excluding,
+    check_bookable,
+    check_not_live,
+    check_open,
+    lock_session,
+    now,
+    save_guarded,
+)
+
+THIS = "this"
+FOLLOWING = "following"
+
+
+def _scope(session: Session, scope: str) -> list[Session]:
+    """The session alone, or it and the later open sessions of its series, locked in start order."""
+    if scope != FOLLOWING or session.series_id is None:
+        return [session]
+    return list(
+        Session.objects.select_for_update()
+        .filter(
+            series_id=session.series_id,
+            start_at__gte=session.start_at,
+            status__in=[Session.Status.SCHEDULED, Session.Status.LIVE],
+        )
+        .order_by("start_at")
+    )
+
+
+def _person_key(participant: Participant) -> str:
+    # The same person appears once per occurrence of a series; their contact (or address) ties them together.
+    if participant.contact_id:
+        return f"c{participant.contact_id}"
+    return f"a{participant.address or participant.pk}"
+
+
+def _notify_each_person(*, sessions: list[Session], kind: str, key: str, context: dict) -> list[Notification]:
+    """One notice per person for a change that spans several sessions, attached to their first one."""
+    firsts: dict[str, Participant] = {}
+    for session in sessions:
+        for participant in active_participants(session):
+            firsts.setdefault(_person_key(participant), participant)
+    if len(sessions) > 1:
+        context = {**context, "occurrences": [s.start_at.isoformat() for s in sessions]}
+    return [notice_create(participant=p, kind=kind, key=key, context=context) for p in firsts.values()]
+
+
+def _shift_wall_clock(moment: datetime, zone, delta: timedelta) -> datetime:
+    """Move a start by a wall-clock difference in the host's zone, so a weekly 10:00 stays at the same
+    local time on both sides of a daylight-saving change."""
+    local = moment.astimezone(zone).replace(tzinfo=None) + delta
+    return local.replace(tzinfo=zone).astimezone(moment.tzinfo)
+
+
+@transaction.atomic
+def session_reschedule(
+    *,
+    actor: User,
+    session: Session,
+    start_at: datetime,
+    reason: str = "",
+    notify: bool = True,
+    scope: str = THIS,
+) -> Session:
+    """Move a session (or it and the following ones of its series) to a new start.
+
+    Refused for a live session and over an overlap with the host's own session or a taken room; allowed
+    over working hours and blocked slots (the page warns). Join links keep working with the new window;
+    calendar files keep their UID with a higher SEQUENCE.
+    """
+    session = lock_session(actor=actor, session=session)
+    check_open(session)
+    check_not_live(session, "rescheduled")
+    if start_at <= now():
+        raise ValidationFailedError("Choose a new time in the future.", field="start")
+    zone = session.host.zone
+    delta = start_at.astimezone(zone).replace(tzinfo=None) - session.start_at.astimezone(zone).replace(
+        tzinfo=None
+    )
+    if delta == timedelta(0):
+        raise ValidationFailedError("That is the time the session already has.", field="start")
+    sessions = _scope(session, scope)
+    changes = []
+    for occurrence in sessions:
+        new_start = _shift_wall_clock(occurrence.start_at, zone, delta)
+        new_end = new_start + timedelta(minutes=occurrence.duration_minutes)
+        check_bookable(
+            availability=availability_excluding(occurrence, start_at=new_start, end_at=new_end),
+            zone=actor.time_zone,
+        )
+        changes.append((occurrence, occurrence.start_at, new_start, new_end))
+    for occurrence, _old, new_start, new_end in changes:
+        occurrence.start_at, occurrence.end_at = new_start, new_end
+        occurrence.calendar_sequence += 1
+        save_guarded(occurrence, ["start_at", "end_at", "calendar_sequence"])
+        reminders_schedule(session=occurrence)
+    notices = []
+    if notify:
+        notices = _notify_each_person(
+            sessions=sessions,
+            kind=Notification.Kind.RESCHEDULE,
+            key=f"r{session.calendar_sequence}",
+            context={"old_start": changes[0][1].isoformat(), "reason": reason.strip()},
+        )
+    audit(
+        actor=actor,
+        session=session,
+        action="session.reschedule",
+        old_start=changes[0][1].isoformat(),
+        new_start=session.start_at.isoformat(),
+        reason=reason.strip(),
+        notify=notify,
+        sessions=[s.pk for s in sessions],
+    )
+    hand_over_after_commit(notices)
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, actor: User, session: Session, reason: str = "", scope: str = THIS) -> Session:
+    """Cancel a session (or it and the following ones): participants are told, with a calendar CANCEL, and
+    the slot frees. Once the start is more than 5 minutes past, a session is removed instead."""
+    session = lock_session(actor=actor, session=session)
+    check_open(session)
+    if now() > session.start_at + CANCEL_GRACE:
+        raise ValidationFailedError(
+            "This session started more than 5 minutes ago: remove it instead of cancelling."
+        )
+    sessions = _scope(session, scope)
+    for occurrence in sessions:
+        occurrence.status = Session.Status.CANCELLED
+        occurrence.cancel_reason = reason.strip()
+        occurrence.cancelled_at = now()
+        occurrence.calendar_sequence += 1
+        occurrence.save(
+            update_fields=["status", "cancel_reason", "cancelled_at", "calendar_sequence", "updated_at"]
+        )
+        notices_cancel_pending(session=occurrence)
+    notices = _notify_each_person(
+        sessions=sessions,
+        kind=Notification.Kind.CANCELLATION,
+        key="cancel",
+        context={"reason": reason.strip()},
+    )
+    audit(
+        actor=actor,
+        session=session,
+        action="session.cancel",
+        reason=reason.strip(),
+        sessions=[s.pk for s in sessions],
+        host_connected=session.host_connected_at is not None,
+    )
+    hand_over_after_commit(notices)
+    return session
+
+
+@transaction.atomic
+def session_remove(*, actor: User, session: Session) -> Session:
+    """Take a session that started more than 5 minutes ago off the dashboard, without any notice."""
+    session = lock_session(actor=actor, session=session)
+    check_open(session)
+    if now() <= session.start_at + CANCEL_GRACE:
+        raise ValidationFailedError(
+            "Until 5 minutes after the start, cancel the session instead (participants are told)."
+        )
+    session.status = Session.Status.REMOVED
+    session.save(update_fields=["status", "updated_at"])
+    notices_cancel_pending(session=session)
+    audit(actor=actor, session=session, action="session.remove")
+    return session
+
+
+@transaction.atomic
+def session_change_end(*, actor: User, session: Session, end_at: datetime, notify: bool = True) -> Session:
+    """Give a session a new end (extend or shorten it), checked like a reschedule; participants are told."""
+    session = lock_session(actor=actor, session=session)
+    check_open(session)
+    if end_at <= session.start_at:
+        raise ValidationFailedError("The end must be after the start.", field="end")
+    if end_at <= now():
+        raise ValidationFailedError("The new end has already passed.", field="end")
+    minutes = round((end_at - session.start_at).total_seconds() / 60)
+    if not 5 <= minutes <= 24 * 60:
+        raise ValidationFailedError("A session lasts between 5 minutes and 24 hours.", field="end")
+    check_bookable(
+        availability=availability_excluding(session, start_at=session.start_at, end_at=end_at),
+        zone=actor.time_zone,
+    )
+    old_end = session.end_at
+    session.end_at, session.duration_minutes = end_at, minutes
+    session.calendar_sequence += 1
+    save_guarded(session, ["end_at", "duration_minutes", "calendar_sequence"])
+    notices = []
+    if notify:
+        notices = [
+            notice_create(
+                participant=p,
+                kind=Notification.Kind.EXTENDED,
+                context={"old_end": old_end.isoformat()},
+            )
+            for p in active_participants(session)
+        ]
+    audit(
+        actor=actor,
+        session=session,
+        action="session.change_end",
+        old_end=old_end.isoformat(),
+        new_end=end_at.isoformat(),
+    )
+    hand_over_after_commit(notices)
+    return session
+
+
+@transaction.atomic
+def session_mark_no_show(
+    *, actor: User, session: Session, participant_ids: list[int] | None = None, whole_session: bool = False
+) -> Session:
+    """Mark participants (or the whole session) as no-shows, once the session has started. The session stays
+    in the history as a no-show, distinct from cancelled."""
+    session = lock_session(actor=actor, session=session)
+    check_open(session)
+    if now() < session.start_at:
+        raise ValidationFailedError("You can mark no-shows once the session has started.")
+    participants = session.participants.filter(removed_at__isnull=True)
+    if not whole_session:
+        if not participant_ids:
+            raise ValidationFailedError("Choose who did not come.")
+        participants = participants.filter(pk__in=participant_ids)
+    marked = list(participants.values_list("pk", flat=True))
+    Participant.objects.filter(pk__in=marked).update(no_show=True)
+    everyone = not session.participants.filter(removed_at__isnull=True, no_show=False).exists()
+    if whole_session or everyone:
+        session.no_show = True
+        session.save(update_fields=["no_show", "updated_at"])
+    audit(
+        actor=actor,
+        session=session,
+        action="session.no_show",
+        participants=marked,
+        whole_session=session.no_show,
+    )
+    return session
+
+
+@transaction.atomic
+def session_reassign(*, actor: User, session: Session, new_host: User) -> Session:
+    """Give a session to another host of the organisation; they get an email, participants' links keep
+    working. Refused for a live session and when the new host already has a session at that time."""
+    session = lock_session(actor=actor, session=session)
+    check_open(session)
+    check_not_live(session, "reassigned")
+    if new_host.pk == session.host_id:
+        raise ValidationFailedError("The session is already with this host.", field="host")
+    is_colleague = Membership.objects.filter(
+        user=new_host, organization_id=session.organization_id, role=Membership.Role.HOST
+    ).exists()
+    if not is_colleague or not new_host.is_active:
+        raise PermissionDeniedError("Sessions can only go to a host of the same organisation.")
+    check_bookable(
+        availability=availability_excluding(
+            session, start_at=session.start_at, end_at=session.end_at, host=new_host
+        ),
+        zone=actor.time_zone,
+    )
+    previous = session.host
+    session.host = new_host
+    save_guarded(session, ["host"])
+    reminders_schedule(session=session)
+    notice = host_notice_create(
+        host=new_host,
+        session=session,
+        kind=Notification.Kind.REASSIGNED,
+        key=f"from{previous.pk}-{now().timestamp():.0f}",
+        context={"previous_host": previous.full_name},
+    )
+    audit(
+        actor=actor,
+        session=session,
+        action="session.reassign",
+        previous_host=previous.pk,
+        new_host=new_host.pk,
+    )
+    hand_over_after_commit([notice])
+    return session
+
+
+@transaction.atomic
+def session_connect(*, actor: User, session: Session) -> Session:
+    """The host enters the room: the session becomes live."""
+    if session.host_id != actor.pk:
+        raise PermissionDeniedError("Only the session's host can connect.")
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    check_open(session)
+    moment = now()
+    if moment < session.start_at - timedelta(minutes=15) or moment > session.end_at:
+        raise ValidationFailedError("You can connect from 15 minutes before the start until the end.")
+    first = session.host_connected_at is None
+    session.status = Session.Status.LIVE
+    session.host_connected_at = session.host_connected_at or moment
+    session.save(update_fields=["status", "host_connected_at", "updated_at"])
+    if first:
+        audit(actor=actor, session=session, action="session.connect")
+    return session

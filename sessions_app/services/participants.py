@@ -1,0 +1,140 @@
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.errors import ValidationFailedError
+from accounts.models import User
+from contacts.models import InviteMethod
+from notifications.models import Notification
+from notifications.services import (
+    hand_over_after_commit,
+    notice_create,
+    notices_cancel_pending,
+    reminders_schedule,
+)
+from sessions_app.models import Participant, Session
+from sessions_app.services.common import audit, check_open, lock_session, now
+from sessions_app.services.scheduling import ParticipantDetails, participant_create, validate_participant
+
+REMIND_INTERVAL = timedelta(minutes=1)
+
+
+def _check_still_ahead(session: Session) -> None:
+    check_open(session)
+    if session.end_at <= now():
+        raise ValidationFailedError("This session has ended.")
+
+
+def _lock_participant(*, actor: User, participant: Participant) -> tuple[Session, Participant]:
+    session = lock_session(actor=actor, session=participant.session)
+    participant = Participant.objects.select_for_update().get(pk=participant.pk, session=session)
+    if participant.removed_at is not None:
+        raise ValidationFailedError(f"{participant.name} was removed from this session.")
+    participant.session = session
+    return session, participant
+
+
+@transaction.atomic
+def participant_add(*, actor: User, session: Session, details: ParticipantDetails) -> Participant:
+    """Add someone to a session; a new person becomes a contact. Their invite and reminders go out."""
+    session = lock_session(actor=actor, session=session)
+    _check_still_ahead(session)
+    participant = participant_create(session=session, details=details)
+    notice = notice_create(participant=participant, kind=Notification.Kind.INVITE)
+    reminders_schedule(session=session, participants=[participant])
+    audit(actor=actor, session=session, action="participant.add", obj=participant, name=participant.name)
+    hand_over_after_commit([notice])
+    return participant
+
+
+@transaction.atomic
+def participant_update(
+    *, actor: User, participant: Participant, invite_method: str, email: str, phone: str, time_zone: str
+) -> Participant:
+    """Change how and where a participant hears from us, and their zone; their contact follows. The name is
+    changed on the contact page. Planned reminders are re-planned for the new method."""
+    session, participant = _lock_participant(actor=actor, participant=participant)
+    details = ParticipantDetails(
+        name=participant.name, invite_method=invite_method, email=email, phone=phone, time_zone=time_zone
+    )
+    validate_participant(details)
+    before = {
+        "invite_method": participant.invite_method,
+        "email": participant.email,
+        "phone": str(participant.phone or ""),
+        "time_zone": participant.time_zone,
+    }
+    participant.invite_method, participant.email = invite_method, email
+    participant.phone, participant.time_zone = phone or "", time_zone
+    participant.save(update_fields=["invite_method", "email", "phone", "time_zone"])
+    if participant.contact_id:
+        contact = participant.contact
+        contact.preferred_method, contact.time_zone = invite_method, time_zone
+        contact.email = email or contact.email
+        contact.phone = phone or contact.phone
+        contact.save(update_fields=["preferred_method", "time_zone", "email", "phone", "updated_at"])
+    notices_cancel_pending(session=session, participant=participant, kinds=[Notification.Kind.REMINDER])
+    reminders_schedule(session=session, participants=[participant])
+    audit(actor=actor, session=session, action="participant.update", obj=participant, before=before)
+    return participant
+
+
+@transaction.atomic
+def participant_remind(*, actor: User, participant: Participant) -> Notification:
+    """Send the invite again now, on the participant's current method (after a changed contact detail).
+    At most once a minute per participant."""
+    session, participant = _lock_participant(actor=actor, participant=participant)
+    _check_still_ahead(session)
+    if participant.invite_method == InviteMethod.NONE:
+        raise ValidationFailedError(
+            f"{participant.name} is set to receive no messages. Edit their method first."
+        )
+    moment = now()
+    # A conditional update is the throttle, so two clicks racing each other still send one reminder.
+    claimed = Participant.objects.filter(
+        Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=moment - REMIND_INTERVAL),
+        pk=participant.pk,
+    ).update(last_reminded_at=moment)
+    if not claimed:
+        raise ValidationFailedError(
+            f"{participant.name} was reminded less than a minute ago. Please wait a moment."
+        )
+    notice = notice_create(
+        participant=participant, kind=Notification.Kind.REMIND, key=f"{moment.timestamp():.0f}"
+    )
+    audit(actor=actor, session=session, action="participant.remind", obj=participant)
+    hand_over_after_commit([notice])
+    return notice
+
+
+@transaction.atomic
+def participant_remove(*, actor: User, participant: Participant) -> Participant:
+    """Take someone off a session: their link stops working at once, pending notices are withdrawn, and they
+    are told the invitation was withdrawn (unless they receive no messages)."""
+    session, participant = _lock_participant(actor=actor, participant=participant)
+    check_open(session)
+    participant.removed_at = now()
+    participant.link_version += 1
+    participant.save(update_fields=["removed_at", "link_version"])
+    notices_cancel_pending(session=session, participant=participant)
+    notice = None
+    if session.end_at > now():
+        notice = notice_create(participant=participant, kind=Notification.Kind.REMOVED)
+    audit(actor=actor, session=session, action="participant.remove", obj=participant, name=participant.name)
+    hand_over_after_commit([notice])
+    return participant
+
+
+def participant_record_join(*, participant: Participant) -> Participant:
+    """A participant opened the room through their link. Only the first visit is recorded and audited."""
+    if participant.joined_at is not None:
+        return participant
+    with transaction.atomic():
+        updated = Participant.objects.filter(pk=participant.pk, joined_at__isnull=True).update(
+            joined_at=now()
+        )
+        if updated:
+            participant.refresh_from_db(fields=["joined_at"])
+            audit(actor=None, session=participant.session, action="participant.join", obj=participant)
+    return participant
