@@ -1,13 +1,13 @@
 from django.urls import path
 
-from sessions_app import views
+from sessions_app.views import dashboard
 
 app_name = "sessions"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("sessions/new/", views.session_schedule_view, name="schedule"),
-    path("sessions/<int:pk>/", views.session_detail, name="detail"),
-    path("sessions/<int:pk>/connect/", views.session_connect_view, name="connect"),
-    path("sessions/<int:pk>/room/", views.session_room, name="room"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("sessions/new/", dashboard.session_schedule_view, name="schedule"),
+    path("sessions/<int:pk>/", dashboard.session_detail, name="detail"),
+    path("sessions/<int:pk>/connect/", dashboard.session_connect_view, name="connect"),
+    path("sessions/<int:pk>/room/", dashboard.session_room, name="room"),
 ]

@@ -4,7 +4,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.errors import ApplicationError
-from sessions_app.forms import ParticipantFormSet, SessionScheduleForm
+from sessions_app.forms.schedule import ParticipantFormSet, SessionScheduleForm
 from sessions_app.join_links import join_url
 from sessions_app.selectors import sessions_connectable_by, sessions_upcoming_for, sessions_visible_to
 from sessions_app.services import session_connect, session_schedule
@@ -82,7 +82,7 @@ def session_detail(request, pk: int):
     session = get_object_or_404(sessions_visible_to(request.user).select_related("host"), pk=pk)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    participants = list(session.participants.order_by("id"))
+    participants = list(session.participants.filter(removed_at__isnull=True).order_by("id"))
     for participant in participants:
         participant.link = join_url(participant)
     zone = request.user.time_zone
