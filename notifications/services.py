@@ -40,26 +40,40 @@ def notice_create(
     """Queue one notice to a participant on their invite method, inside the caller's transaction.
 
     The dedupe key names the event the notice is about, so a retried request or a repeated call
-    creates nothing twice. Participants whose method is "none" get no notice.
+    creates nothing twice. A notice withdrawn earlier and asked for again (a reminder re-planned after the
+    participant changed their method) comes back with the participant's current channel and address.
+    Participants whose method is "none" get no notice.
     """
     channel = _CHANNEL_FOR_METHOD.get(participant.invite_method)
     if channel is None or not participant.address:
         return None
     session = participant.session
     dedupe_key = f"{kind}:p{participant.pk}:s{session.calendar_sequence}{':' + key if key else ''}"
-    notification, _ = Notification.objects.get_or_create(
+    fields = {
+        "channel": channel,
+        "recipient": participant.address,
+        "send_at": send_at or timezone.now(),
+        "context": context or {},
+    }
+    notification, created = Notification.objects.get_or_create(
         dedupe_key=dedupe_key,
         defaults={
             "organization_id": session.organization_id,
             "session": session,
             "participant": participant,
             "kind": kind,
-            "channel": channel,
-            "recipient": participant.address,
-            "send_at": send_at or timezone.now(),
-            "context": context or {},
+            **fields,
         },
     )
+    if not created and notification.status == Notification.Status.CANCELLED:
+        for name, value in {
+            **fields,
+            "status": Notification.Status.PENDING,
+            "attempts": 0,
+            "last_error": "",
+        }.items():
+            setattr(notification, name, value)
+        notification.save()
     return notification
 
 

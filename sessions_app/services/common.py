@@ -22,7 +22,12 @@ def check_acts_for(*, actor: User, host: User) -> None:
 def lock_session(*, actor: User, session: Session) -> Session:
     """The session's row, locked for this transaction, after checking the actor may manage it."""
     check_acts_for(actor=actor, host=session.host)
-    return Session.objects.select_for_update().select_related("host", "room", "series").get(pk=session.pk)
+    # of=("self",): only the session row is locked; room and series are nullable outer joins.
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("host", "room", "series")
+        .get(pk=session.pk)
+    )
 
 
 def check_open(session: Session) -> None:
