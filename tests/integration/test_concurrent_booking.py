@@ -2,8 +2,8 @@
 one of them win, even though both passed the availability check before either wrote."""
 
 import threading
-from functools import partial
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import connection
