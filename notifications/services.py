@@ -6,7 +6,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record
+from accounts.errors import ValidationFailedError
 from accounts.models import User
+from accounts.selectors import hosts_actor_may_act_for
 from contacts.models import InviteMethod
 from notifications import channels
 from notifications.models import HostNoticeSettings, Notification, default_reminder_leads
@@ -103,6 +106,42 @@ def notices_cancel_pending(*, session: Session, participant: Participant | None 
     if kinds is not None:
         rows = rows.filter(kind__in=kinds)
     return rows.update(status=Notification.Status.CANCELLED, last_error="Withdrawn: the session changed.")
+
+
+MIN_REMINDER_LEAD = timedelta(minutes=10)
+MAX_REMINDER_LEAD = timedelta(days=14)
+
+
+@transaction.atomic
+def notice_settings_update(
+    *, actor: User, host: User, reminder_lead_minutes: list[int]
+) -> HostNoticeSettings:
+    """Set a host's reminder lead times and re-plan the reminders of their upcoming sessions."""
+    if not hosts_actor_may_act_for(actor=actor).filter(pk=host.pk).exists():
+        raise ValidationFailedError("You cannot change this host's reminders.")
+    leads = sorted({int(m) for m in reminder_lead_minutes}, reverse=True)
+    if len(leads) > 5:
+        raise ValidationFailedError("Choose at most 5 reminders.")
+    for minutes in leads:
+        if not MIN_REMINDER_LEAD <= timedelta(minutes=minutes) <= MAX_REMINDER_LEAD:
+            raise ValidationFailedError(
+                "Each reminder must be between 10 minutes and 14 days before the start."
+            )
+    row, _ = HostNoticeSettings.objects.update_or_create(host=host, defaults={"reminder_lead_minutes": leads})
+    upcoming = Session.objects.filter(
+        host=host, status__in=[Session.Status.SCHEDULED, Session.Status.LIVE], start_at__gt=timezone.now()
+    )
+    for session in upcoming:
+        reminders_schedule(session=session)
+    audit_record(
+        actor=actor,
+        acting_for=host,
+        action="notices.settings",
+        obj=row,
+        organization_id=host.organization.id,
+        details={"reminder_lead_minutes": leads},
+    )
+    return row
 
 
 def reminder_leads(host: User) -> list[timedelta]:

@@ -1,9 +1,36 @@
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from accounts.errors import ApplicationError
+from notifications.forms import ReminderSettingsForm, format_leads
 from notifications.models import Notification
+from notifications.services import notice_settings_update, reminder_leads
 from sessions_app.join_links import join_url
+
+
+@login_required
+def reminder_settings(request):
+    host = request.host
+    if host is None:
+        if request.user.is_scheduler:
+            return redirect("accounts:scheduling")
+        raise Http404
+    current = [int(lead.total_seconds() // 60) for lead in reminder_leads(host)]
+    form = ReminderSettingsForm(request.POST or None, initial={"reminders": format_leads(current)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            notice_settings_update(
+                actor=request.user, host=host, reminder_lead_minutes=form.cleaned_data["reminders"]
+            )
+        except ApplicationError as error:
+            form.add_error("reminders", error.message)
+        else:
+            messages.success(request, "Reminders saved. Upcoming sessions use the new times.")
+            return redirect("notifications:reminder_settings")
+    return render(request, "notifications/reminder_settings.html", {"form": form, "host": host})
 
 
 def dev_outbox(request):
