@@ -9,13 +9,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -63,7 +64,7 @@ def send_email(message: EmailMessage) -> str:
     except (OSError, requests.RequestException) as exc:
         raise TransientDeliveryError(f"Could not reach the email service: {exc}") from exc
     status = getattr(email, "anymail_status", None)
-    if status is not None and status.message_id:
+    if status is not None and status.message_id is not None:
         return str(status.message_id)
     return f"local-{uuid.uuid4().hex}"
 
@@ -76,9 +77,11 @@ class _EdgeHttpClient(TwilioHttpClient):
         self.base_url = base_url.rstrip("/")
 
     def request(self, method, url, *args, **kwargs):
-        for domain in ("https://api.twilio.com", "https://messaging.twilio.com"):
-            if url.startswith(domain):
-                url = self.base_url + url[len(domain) :]
+        # Every Twilio host (api., messaging., and the edge/region forms api.<edge>.<region>.) goes to the
+        # configured base URL, so a test can never reach the real service.
+        parts = urlsplit(url)
+        if parts.hostname and parts.hostname.endswith(".twilio.com"):
+            url = self.base_url + urlunsplit(("", "", parts.path, parts.query, parts.fragment))
         return super().request(method, url, *args, **kwargs)
 
 
@@ -101,11 +104,14 @@ def _send_twilio(*, to: str, body: str, whatsapp: bool) -> str:
         to, sender = f"whatsapp:{to}", f"whatsapp:{sender}"
     try:
         message = twilio_client().messages.create(to=to, from_=sender, body=body)
-    except TwilioRestException as exc:
+    except (TwilioRestException, TwilioServiceException) as exc:
+        # Twilio answers in two error shapes (the classic one and RFC 9457 problem details); both carry
+        # the HTTP status and Twilio's error code, which decide whether a retry can help.
+        message = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", "")
         if exc.code in _PERMANENT_TWILIO_CODES or (400 <= exc.status < 500 and exc.status != 429):
-            raise PermanentDeliveryError(f"Twilio refused the message ({exc.code}): {exc.msg}") from exc
+            raise PermanentDeliveryError(f"Twilio refused the message ({exc.code}): {message}") from exc
         raise TransientDeliveryError(
-            f"Twilio did not accept the message yet ({exc.status}): {exc.msg}"
+            f"Twilio did not accept the message yet ({exc.status}): {message}"
         ) from exc
     except requests.RequestException as exc:
         raise TransientDeliveryError(f"Could not reach Twilio: {exc}") from exc
