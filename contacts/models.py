@@ -22,6 +22,8 @@ class Contact(models.Model):
     )
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
     note = models.TextField(blank=True)
+    # Set when the person texted STOP: no SMS goes to them until they opt back in.
+    sms_opted_out_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

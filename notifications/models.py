@@ -52,9 +52,15 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the row was last handed to the broker, so the sweep does not queue the same due row again and
+    # again while workers are busy with a backlog.
+    handed_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    provider_message_id = models.CharField(max_length=128, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # What the provider said after accepting it (delivered, undelivered, bounced, complained...).
+    provider_status = models.CharField(max_length=32, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     # What was sent, kept for the notices log and the development outbox.
     subject = models.CharField(max_length=300, blank=True)
