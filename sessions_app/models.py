@@ -5,6 +5,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.models import Organization
@@ -156,6 +157,8 @@ class Session(models.Model):
             return self.get_status_display()
         if self.no_show:
             return "No-show"
+        if self.end_at <= timezone.now():
+            return "Completed"
         return self.get_status_display()
 
     @property

@@ -29,3 +29,14 @@ def test_ended_sessions_leave_the_dashboard(client, host):
         assert "Morning" in client.get(reverse("sessions:dashboard")).content.decode()
     with time_machine.travel(datetime(2026, 12, 1, 10, 51, tzinfo=UTC), tick=False):
         assert "Morning" not in client.get(reverse("sessions:dashboard")).content.decode()
+
+
+def test_outcome_of_a_past_session_is_completed_unless_cancelled_removed_or_no_show(host):
+    past = SessionFactory(host=host, start_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
+    assert past.outcome == "Completed"
+    past.no_show = True
+    assert past.outcome == "No-show"
+    past.status = "cancelled"
+    assert past.outcome == "Cancelled"
+    future = SessionFactory(host=host, start_at=datetime(2027, 1, 5, 10, 0, tzinfo=UTC))
+    assert future.outcome == "Scheduled"
