@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
 .PHONY: run test install assets lint format migrate seed clean
 
@@ -35,8 +34,9 @@ seed: migrate
 run: seed
 	PORT=$(PORT) PY=$(PY) bash scripts/run.sh
 
+# pyproject.toml names the test settings; an inherited DJANGO_SETTINGS_MODULE must not override them.
 test: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	env -u DJANGO_SETTINGS_MODULE $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
