@@ -1,4 +1,4 @@
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,9 +29,21 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
     """The host's sessions that have not ended, with participants and their latest notices in a fixed number
     of queries however many sessions there are."""
     now = timezone.now()
-    notices = Notification.objects.only(
-        "id", "participant_id", "kind", "channel", "status", "last_error", "created_at"
-    ).order_by("-created_at", "-id")
+    # The badge under each participant shows a failed notice first (so a failure is never hidden behind a
+    # later one), else the latest notice that has gone or is going out; planned reminders and withdrawn
+    # notices say nothing about what the participant has received.
+    notices = (
+        Notification.objects.only(
+            "id", "participant_id", "kind", "channel", "status", "last_error", "created_at"
+        )
+        .exclude(status=Notification.Status.CANCELLED)
+        .exclude(status=Notification.Status.PENDING, send_at__gt=now)
+        .order_by(
+            Case(When(status=Notification.Status.FAILED, then=Value(0)), default=Value(1)),
+            "-created_at",
+            "-id",
+        )
+    )
     participants = Participant.objects.order_by("id").prefetch_related(
         Prefetch("notifications", queryset=notices, to_attr="notices")
     )

@@ -40,3 +40,34 @@ def test_outcome_of_a_past_session_is_completed_unless_cancelled_removed_or_no_s
     assert past.outcome == "Cancelled"
     future = SessionFactory(host=host, start_at=datetime(2027, 1, 5, 10, 0, tzinfo=UTC))
     assert future.outcome == "Scheduled"
+
+
+def test_dashboard_shows_a_failed_invite_even_when_reminders_are_planned(client, host):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.models import Notification
+    from sessions_app.services import ParticipantDetails, session_schedule
+
+    session = session_schedule(
+        actor=host,
+        host=host,
+        title="Weekly",
+        start_at=timezone.now() + timedelta(days=3),
+        duration_minutes=50,
+        participants=[
+            ParticipantDetails(name="Ana", invite_method="email", email="ana@example.test"),
+            ParticipantDetails(name="Bo", invite_method="email", email="bo@example.test"),
+        ],
+    )
+    ana, bo = session.participants.order_by("id")
+    Notification.objects.filter(participant=ana, kind="invite").update(
+        status="failed", last_error="Mailbox full"
+    )
+    Notification.objects.filter(participant=bo, kind="invite").update(status="sent")
+    client.force_login(host)
+    content = client.get(reverse("sessions:dashboard")).content.decode()
+    assert "Invite failed" in content and "Mailbox full" in content
+    assert "Invite sent" in content
+    assert "Reminder" not in content
