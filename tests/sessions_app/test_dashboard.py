@@ -70,4 +70,4 @@ def test_dashboard_shows_a_failed_invite_even_when_reminders_are_planned(client,
     content = client.get(reverse("sessions:dashboard")).content.decode()
     assert "Invite failed" in content and "Mailbox full" in content
     assert "Invite sent" in content
-    assert "Reminder" not in content
+    assert "Reminder sending" not in content and "Reminder sent" not in content
