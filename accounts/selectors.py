@@ -16,6 +16,6 @@ def hosts_actor_may_act_for(*, actor: User) -> QuerySet[User]:
     """A host acts for themself; a scheduler (or admin) for any host of their own organisation."""
     if actor.is_host:
         return User.objects.filter(pk=actor.pk)
-    if actor.is_scheduler:
+    if actor.is_scheduler and actor.organization is not None:
         return hosts_of_organization(organization_id=actor.organization.id)
     return User.objects.none()

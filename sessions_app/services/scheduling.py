@@ -92,9 +92,14 @@ def occurrence_starts(*, first: datetime, zone, rule: RepeatRule | None) -> list
         raise ValidationFailedError(
             "Say how many times the session repeats, or until when.", field="repeat_count"
         )
+    if rule.count and rule.count > MAX_OCCURRENCES:
+        raise ValidationFailedError(
+            f"A series can have at most {MAX_OCCURRENCES} sessions.", field="repeat_count"
+        )
     local = first.astimezone(zone).replace(tzinfo=None)
     starts = []
-    for index in range(MAX_OCCURRENCES):
+    index = 0
+    while not rule.count or len(starts) < rule.count:
         if rule.frequency == Series.Frequency.MONTHLY:
             wall = _add_months(local, index)
         else:
@@ -102,13 +107,13 @@ def occurrence_starts(*, first: datetime, zone, rule: RepeatRule | None) -> list
             wall = local + timedelta(weeks=weeks * index)
         if rule.until and wall.date() > rule.until:
             break
+        if len(starts) == MAX_OCCURRENCES:
+            raise ValidationFailedError(
+                f"That would make more than {MAX_OCCURRENCES} sessions. Choose an earlier last date.",
+                field="repeat_until",
+            )
         starts.append(wall.replace(tzinfo=zone).astimezone(first.tzinfo))
-        if rule.count and len(starts) >= rule.count:
-            break
-    if rule.count and rule.count > MAX_OCCURRENCES:
-        raise ValidationFailedError(
-            f"A series can have at most {MAX_OCCURRENCES} sessions.", field="repeat_count"
-        )
+        index += 1
     return starts
 
 

@@ -448,3 +448,11 @@ def test_times_are_compared_in_utc_regardless_of_input_zone(host):
     start = timezone.make_aware(datetime(2026, 12, 2, 10, 0), timezone=host.zone)
     session = _book(host, start)
     assert session.start_at == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+
+
+def test_a_series_longer_than_52_sessions_is_refused_not_cut(host):
+    with pytest.raises(ValidationFailedError, match="more than 52"):
+        _book(host, NOW + timedelta(days=1), repeat=RepeatRule(frequency="weekly", until=date(2028, 12, 31)))
+    with pytest.raises(ValidationFailedError, match="at most 52"):
+        _book(host, NOW + timedelta(days=1), repeat=RepeatRule(frequency="weekly", count=53))
+    assert not Session.objects.exists()
