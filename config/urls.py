@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("join/", include("sessions_app.join_urls")),
     path("", include("notifications.urls")),
+    path("contacts/", include("contacts.urls")),
+    path("anymail/", include("anymail.urls")),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),

@@ -44,8 +44,10 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
             "-id",
         )
     )
-    participants = Participant.objects.order_by("id").prefetch_related(
-        Prefetch("notifications", queryset=notices, to_attr="notices")
+    participants = (
+        Participant.objects.filter(removed_at__isnull=True)
+        .order_by("id")
+        .prefetch_related(Prefetch("notifications", queryset=notices, to_attr="notices"))
     )
     return (
         sessions_visible_to(actor)

@@ -1,6 +1,31 @@
 from django.urls import path
 
-from sessions_app.views import dashboard
+from sessions_app.views import dashboard, participants
+from sessions_app.views.actions import (
+    AvailabilityView,
+    CancelView,
+    ChangeEndView,
+    NoShowView,
+    ReassignView,
+    RemoveView,
+    RescheduleView,
+    ScheduleNextView,
+)
+from sessions_app.views.planning import (
+    availability_page,
+    blocked_slot_add_view,
+    blocked_slot_delete_view,
+    calendar_view,
+    history,
+    history_csv,
+    room_activate_view,
+    room_add_view,
+    room_deactivate_view,
+    room_rename_view,
+    rooms,
+    working_hours_add_view,
+    working_hours_remove_view,
+)
 
 app_name = "sessions"
 
@@ -10,4 +35,41 @@ urlpatterns = [
     path("sessions/<int:pk>/", dashboard.session_detail, name="detail"),
     path("sessions/<int:pk>/connect/", dashboard.session_connect_view, name="connect"),
     path("sessions/<int:pk>/room/", dashboard.session_room, name="room"),
+    path("sessions/<int:pk>/participants/add/", participants.participant_add_view, name="participant_add"),
+    path(
+        "sessions/<int:pk>/participants/<int:participant_pk>/edit/",
+        participants.participant_edit_view,
+        name="participant_edit",
+    ),
+    path(
+        "sessions/<int:pk>/participants/<int:participant_pk>/remind/",
+        participants.participant_remind_view,
+        name="participant_remind",
+    ),
+    path(
+        "sessions/<int:pk>/participants/<int:participant_pk>/remove/",
+        participants.participant_remove_view,
+        name="participant_remove",
+    ),
+    path("sessions/<int:pk>/reschedule/", RescheduleView.as_view(), name="reschedule"),
+    path("sessions/<int:pk>/availability/", AvailabilityView.as_view(), name="availability"),
+    path("sessions/<int:pk>/cancel/", CancelView.as_view(), name="cancel"),
+    path("sessions/<int:pk>/remove/", RemoveView.as_view(), name="remove"),
+    path("sessions/<int:pk>/schedule-next/", ScheduleNextView.as_view(), name="schedule_next"),
+    path("sessions/<int:pk>/change-end/", ChangeEndView.as_view(), name="change_end"),
+    path("sessions/<int:pk>/no-show/", NoShowView.as_view(), name="no_show"),
+    path("sessions/<int:pk>/reassign/", ReassignView.as_view(), name="reassign"),
+    path("availability/", availability_page, name="availability_page"),
+    path("availability/hours/add/", working_hours_add_view, name="working_hours_add"),
+    path("availability/hours/<int:pk>/remove/", working_hours_remove_view, name="working_hours_remove"),
+    path("availability/blocks/add/", blocked_slot_add_view, name="blocked_slot_add"),
+    path("availability/blocks/<int:pk>/delete/", blocked_slot_delete_view, name="blocked_slot_delete"),
+    path("rooms/", rooms, name="rooms"),
+    path("rooms/add/", room_add_view, name="room_add"),
+    path("rooms/<int:pk>/rename/", room_rename_view, name="room_rename"),
+    path("rooms/<int:pk>/deactivate/", room_deactivate_view, name="room_deactivate"),
+    path("rooms/<int:pk>/activate/", room_activate_view, name="room_activate"),
+    path("calendar/", calendar_view, name="calendar"),
+    path("history/", history, name="history"),
+    path("history/export.csv", history_csv, name="history_csv"),
 ]

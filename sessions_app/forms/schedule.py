@@ -1,6 +1,8 @@
+import calendar
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
@@ -8,9 +10,13 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.timezones import TIME_ZONE_CHOICES
 from contacts.models import InviteMethod
-from sessions_app.services import ParticipantDetails
+from sessions_app.models import Room, Series
+from sessions_app.services import ParticipantDetails, RepeatRule
+from sessions_app.services.scheduling import MAX_OCCURRENCES
 
 DURATION_CHOICES = [(m, f"{m} minutes") for m in (15, 20, 30, 45, 50, 60, 75, 90, 120)]
+REPEAT_CHOICES = [("", "Does not repeat"), *Series.Frequency.choices]
+REPEAT_ENDS_CHOICES = [("count", "After a number of sessions"), ("until", "On a date")]
 
 
 def local_to_utc(day, time, zone_name: str) -> datetime:
@@ -27,6 +33,25 @@ def local_to_utc(day, time, zone_name: str) -> datetime:
     return instant
 
 
+def series_length_until(first: date, frequency: str, until: date) -> int:
+    """How many sessions a series starting on `first` has up to `until` (both the host's local dates),
+    counting at most one past the limit."""
+
+    def occurrence(index: int) -> date:
+        if frequency == Series.Frequency.MONTHLY:
+            month_index = first.month - 1 + index
+            year, month = first.year + month_index // 12, month_index % 12 + 1
+            return first.replace(
+                year=year, month=month, day=min(first.day, calendar.monthrange(year, month)[1])
+            )
+        return first + timedelta(weeks=(2 if frequency == Series.Frequency.BIWEEKLY else 1) * index)
+
+    count = 0
+    while count <= MAX_OCCURRENCES and occurrence(count) <= until:
+        count += 1
+    return count
+
+
 class SessionScheduleForm(forms.Form):
     title = forms.CharField(max_length=200, initial="Consultation")
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
@@ -34,17 +59,55 @@ class SessionScheduleForm(forms.Form):
     duration_minutes = forms.TypedChoiceField(
         label="Duration", choices=DURATION_CHOICES, coerce=int, initial=50
     )
+    room = forms.ModelChoiceField(
+        queryset=Room.objects.none(),
+        required=False,
+        empty_label="No room",
+        help_text="A room holds one session at a time.",
+    )
+    repeat = forms.ChoiceField(choices=REPEAT_CHOICES, required=False)
+    repeat_ends = forms.ChoiceField(
+        label="Ends", choices=REPEAT_ENDS_CHOICES, initial="count", required=False, widget=forms.RadioSelect
+    )
+    repeat_count = forms.IntegerField(
+        label="Number of sessions",
+        required=False,
+        min_value=2,
+        max_value=MAX_OCCURRENCES,
+        help_text=f"Including the first; at most {MAX_OCCURRENCES}.",
+        error_messages={
+            "min_value": "A series has at least 2 sessions.",
+            "max_value": f"A series can have at most {MAX_OCCURRENCES} sessions.",
+        },
+    )
+    repeat_until = forms.DateField(
+        label="Last date", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args, host, **kwargs):
         super().__init__(*args, **kwargs)
         self.host = host
         self.fields["time"].help_text = f"In {host.time_zone.replace('_', ' ')}, the host's time zone."
+        rooms = Room.objects.filter(organization=host.organization, is_active=True).order_by("name")
+        has_rooms = rooms.exists()
+        if has_rooms:
+            self.fields["room"].queryset = rooms
+        else:
+            del self.fields["room"]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+        # The repeat details are shown only once a repeat is chosen (static/js/schedule_repeat.js); without
+        # the script they simply stay visible.
         self.helper.layout = Layout(
             "title",
             Row(Column("date"), Column("time"), Column("duration_minutes")),
+            *(["room"] if has_rooms else []),
+            Row(
+                Column("repeat", css_class="col-md-4"),
+                Column(InlineRadios("repeat_ends"), css_class="col-md-4"),
+                Column("repeat_count", "repeat_until", css_class="col-md-4"),
+            ),
         )
 
     def clean(self):
@@ -58,7 +121,40 @@ class SessionScheduleForm(forms.Form):
             end = cleaned["start_at"] + timedelta(minutes=cleaned.get("duration_minutes") or 0)
             if end <= datetime.now(UTC):
                 self.add_error("time", "That time has already passed. Choose a time in the future.")
+        cleaned["repeat_rule"] = self._repeat_rule(cleaned)
         return cleaned
+
+    def _repeat_rule(self, cleaned) -> RepeatRule | None:
+        frequency = cleaned.get("repeat")
+        if not frequency:
+            return None
+        if cleaned.get("repeat_ends") == "until":
+            until, first = cleaned.get("repeat_until"), cleaned.get("date")
+            if until is None:
+                if "repeat_until" not in self.errors:
+                    self.add_error("repeat_until", "Choose the date of the last session.")
+                return None
+            if first is None:
+                return None
+            if until <= first:
+                self.add_error("repeat_until", "The last date must be after the first session's date.")
+                return None
+            if series_length_until(first, frequency, until) > MAX_OCCURRENCES:
+                self.add_error(
+                    "repeat_until",
+                    f"That makes more than {MAX_OCCURRENCES} sessions, the most a series can have. "
+                    "Choose an earlier date.",
+                )
+                return None
+            return RepeatRule(frequency=frequency, until=until)
+        count = cleaned.get("repeat_count")
+        if count is None:
+            if "repeat_count" not in self.errors:
+                self.add_error(
+                    "repeat_count", f"Say how many sessions the series has (2 to {MAX_OCCURRENCES})."
+                )
+            return None
+        return RepeatRule(frequency=frequency, count=count)
 
 
 class ParticipantForm(forms.Form):
@@ -74,6 +170,9 @@ class ParticipantForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "placeholder": "+44 7911 123456"}),
     )
     time_zone = forms.ChoiceField(label="Time zone", choices=TIME_ZONE_CHOICES)
+    # Set by the contact autofill when a suggestion is picked. The service only links a contact of the
+    # session's organisation, so a forged id links nothing.
+    contact_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, default_zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,6 +196,7 @@ class ParticipantForm(forms.Form):
             email=data.get("email") or "",
             phone=str(data["phone"]) if data.get("phone") else "",
             time_zone=data["time_zone"],
+            contact_id=data.get("contact_id"),
         )
 
 

@@ -1,5 +1,11 @@
 """Every change of a session or participant goes through these functions (DESIGN.md rule 1)."""
 
+from sessions_app.services.availability_edits import (
+    blocked_slot_add,
+    blocked_slot_remove,
+    working_hours_add,
+    working_hours_remove,
+)
 from sessions_app.services.changes import (
     FOLLOWING,
     THIS,
@@ -18,6 +24,7 @@ from sessions_app.services.participants import (
     participant_remove,
     participant_update,
 )
+from sessions_app.services.rooms import room_add, room_update
 from sessions_app.services.scheduling import (
     ParticipantDetails,
     RepeatRule,
@@ -30,11 +37,15 @@ __all__ = [
     "THIS",
     "ParticipantDetails",
     "RepeatRule",
+    "blocked_slot_add",
+    "blocked_slot_remove",
     "participant_add",
     "participant_record_join",
     "participant_remind",
     "participant_remove",
     "participant_update",
+    "room_add",
+    "room_update",
     "session_cancel",
     "session_change_end",
     "session_connect",
@@ -44,4 +55,6 @@ __all__ = [
     "session_reschedule",
     "session_schedule",
     "session_schedule_next",
+    "working_hours_add",
+    "working_hours_remove",
 ]

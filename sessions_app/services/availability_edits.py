@@ -45,7 +45,9 @@ def _check_range(start_time: time, end_time: time) -> None:
 
 
 @transaction.atomic
-def working_hours_add(*, actor: User, host: User, weekday: int, start_time: time, end_time: time) -> WorkingHours:
+def working_hours_add(
+    *, actor: User, host: User, weekday: int, start_time: time, end_time: time
+) -> WorkingHours:
     """Add one range to a weekday of the host's working hours; it may not overlap the day's other ranges."""
     check_acts_for(actor=actor, host=host)
     _check_weekday(weekday)
@@ -95,7 +97,9 @@ def working_hours_remove(*, actor: User, hours: WorkingHours) -> None:
 
 
 @transaction.atomic
-def blocked_slot_add(*, actor: User, host: User, start_at: datetime, end_at: datetime, note: str = "") -> BlockedSlot:
+def blocked_slot_add(
+    *, actor: User, host: User, start_at: datetime, end_at: datetime, note: str = ""
+) -> BlockedSlot:
     """Block a one-off time for the host. Sessions already booked then stay; new bookings are warned."""
     check_acts_for(actor=actor, host=host)
     if start_at.tzinfo is None or end_at.tzinfo is None:

@@ -292,6 +292,7 @@ def session_reassign(*, actor: User, session: Session, new_host: User) -> Sessio
         context={"previous_host": previous.full_name},
     )
     audit(
+        acting_for=previous,
         actor=actor,
         session=session,
         action="session.reassign",

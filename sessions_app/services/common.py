@@ -71,10 +71,12 @@ def save_guarded(session: Session, fields: list[str] | None = None) -> None:
         ) from error
 
 
-def audit(*, actor: User, session: Session, action: str, obj=None, **details) -> None:
+def audit(
+    *, actor: User, session: Session, action: str, obj=None, acting_for: User | None = None, **details
+) -> None:
     audit_record(
         actor=actor,
-        acting_for=session.host,
+        acting_for=acting_for or session.host,
         action=action,
         obj=obj or session,
         organization_id=session.organization_id,

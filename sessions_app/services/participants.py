@@ -55,6 +55,7 @@ def participant_update(
     """Change how and where a participant hears from us, and their zone; their contact follows. The name is
     changed on the contact page. Planned reminders are re-planned for the new method."""
     session, participant = _lock_participant(actor=actor, participant=participant)
+    check_open(session)
     details = ParticipantDetails(
         name=participant.name, invite_method=invite_method, email=email, phone=phone, time_zone=time_zone
     )

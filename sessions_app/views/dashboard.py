@@ -60,14 +60,23 @@ def session_schedule_view(request):
                     start_at=form.cleaned_data["start_at"],
                     duration_minutes=form.cleaned_data["duration_minutes"],
                     participants=participants,
+                    room=form.cleaned_data.get("room"),
+                    repeat=form.cleaned_data["repeat_rule"],
                 )
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
                 count = len(participants)
+                scheduled = "is scheduled"
+                if session.series is not None:
+                    occurrences = session.series.sessions.count()
+                    scheduled = (
+                        f"is scheduled {session.series.get_frequency_display().lower()}: "
+                        f"{occurrences} sessions"
+                    )
                 messages.success(
                     request,
-                    f"“{session.title}” is scheduled. Invites are on their way to {count} "
+                    f"“{session.title}” {scheduled}. Invites are on their way to {count} "
                     f"participant{'s' if count != 1 else ''}.",
                 )
                 return redirect("sessions:detail", pk=session.pk)

@@ -1,24 +1,47 @@
-// The participants part of the Schedule form: add and remove rows of the Django formset, and show the
-// contact field that matches each participant's invite method.
+// The participant forms: show the contact field that matches each participant's invite method (on the
+// Schedule form and on the Add and Edit participant pages) and, on the Schedule form, add and remove rows
+// of the Django formset.
 (function () {
   "use strict";
   const container = document.getElementById("participant-forms");
   const template = document.getElementById("participant-template");
   const addButton = document.getElementById("add-participant");
+
+  function syncContactFields(form) {
+    const method = form.querySelector("select[name$='invite_method']");
+    if (!method) return;
+    const wantsEmail = method.value === "email";
+    const wantsPhone = method.value === "sms" || method.value === "whatsapp";
+    form.querySelector("[data-contact-field='email']").hidden = !wantsEmail;
+    form.querySelector("[data-contact-field='phone']").hidden = !wantsPhone;
+  }
+
+  function watchMethod(form) {
+    syncContactFields(form);
+    form.addEventListener("change", (event) => {
+      if (event.target.matches("select[name$='invite_method']")) syncContactFields(form);
+    });
+  }
+
+  // The Schedule page's template loads only this script. Its participant rows name the contact autofill
+  // script by its static URL (hashed in production), so the same autofill as on the Add participant page
+  // comes along; a page that loads the autofill itself is left alone.
+  const autofill = document.querySelector("[data-contact-autofill-script]");
+  if (autofill && !window.contactAutofillReady) {
+    const script = document.createElement("script");
+    script.src = autofill.dataset.contactAutofillScript;
+    document.body.appendChild(script);
+  }
+
+  document.querySelectorAll(".participant-form").forEach((form) => {
+    if (!container || !container.contains(form)) watchMethod(form);
+  });
+
   if (!container || !template || !addButton) return;
   const total = document.getElementById("id_participants-TOTAL_FORMS");
 
   function visibleForms() {
     return Array.from(container.querySelectorAll(".participant-form")).filter((f) => !f.hidden);
-  }
-
-  function syncContactFields(fieldset) {
-    const method = fieldset.querySelector("select[name$='-invite_method']");
-    if (!method) return;
-    const wantsEmail = method.value === "email";
-    const wantsPhone = method.value === "sms" || method.value === "whatsapp";
-    fieldset.querySelector("[data-contact-field='email']").hidden = !wantsEmail;
-    fieldset.querySelector("[data-contact-field='phone']").hidden = !wantsPhone;
   }
 
   function syncRemoveButtons() {
@@ -29,10 +52,7 @@
   }
 
   function wire(fieldset) {
-    syncContactFields(fieldset);
-    fieldset.addEventListener("change", (event) => {
-      if (event.target.matches("select[name$='-invite_method']")) syncContactFields(fieldset);
-    });
+    watchMethod(fieldset);
     fieldset.querySelector(".remove-participant").addEventListener("click", () => {
       const deleteBox = fieldset.querySelector("input[name$='-DELETE']");
       if (deleteBox) deleteBox.checked = true;

@@ -456,3 +456,22 @@ def test_a_series_longer_than_52_sessions_is_refused_not_cut(host):
     with pytest.raises(ValidationFailedError, match="at most 52"):
         _book(host, NOW + timedelta(days=1), repeat=RepeatRule(frequency="weekly", count=53))
     assert not Session.objects.exists()
+
+
+def test_participants_of_a_cancelled_session_cannot_be_edited(host):
+    session = _book(host, NOW + timedelta(days=2))
+    session_cancel(actor=host, session=session)
+    with pytest.raises(ValidationFailedError, match="cancelled"):
+        participant_update(
+            actor=host,
+            participant=session.participants.get(),
+            invite_method="email",
+            email="new@example.test",
+            phone="",
+            time_zone="UTC",
+        )
+    assert (
+        not Notification.objects.filter(session=session, status="pending")
+        .exclude(kind="cancellation")
+        .exists()
+    )

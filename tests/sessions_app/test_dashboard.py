@@ -71,3 +71,17 @@ def test_dashboard_shows_a_failed_invite_even_when_reminders_are_planned(client,
     assert "Invite failed" in content and "Mailbox full" in content
     assert "Invite sent" in content
     assert "Reminder sending" not in content and "Reminder sent" not in content
+
+
+def test_removed_participants_leave_the_dashboard(client, host):
+    from django.utils import timezone
+
+    from sessions_app.services import participant_remove
+
+    session = SessionFactory(host=host, start_at=timezone.now() + timezone.timedelta(days=1))
+    ParticipantFactory(session=session, name="Stays Here")
+    leaving = ParticipantFactory(session=session, name="Gone Away")
+    participant_remove(actor=host, participant=leaving)
+    client.force_login(host)
+    content = client.get(reverse("sessions:dashboard")).content.decode()
+    assert "Stays Here" in content and "Gone Away" not in content

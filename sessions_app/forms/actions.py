@@ -1,0 +1,253 @@
+"""The forms of the session actions (Manage menu and Quick actions). Each one turns what was typed into the
+arguments of one service; the service has the last word, and its refusals come back through
+`add_service_error`."""
+
+from datetime import UTC, datetime, timedelta
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
+from django import forms
+
+from accounts.errors import ApplicationError
+from sessions_app.availability import Availability
+from sessions_app.forms.schedule import local_to_utc
+from sessions_app.models import Session
+from sessions_app.services import FOLLOWING, THIS
+from sessions_app.timefmt import in_zone
+
+SCOPE_CHOICES = [(THIS, "This session"), (FOLLOWING, "This and the following sessions")]
+
+
+def _zone_help(zone_name: str) -> str:
+    return f"In {zone_name.replace('_', ' ')}, the host's time zone."
+
+
+class SessionActionForm(forms.Form):
+    """A form about one session, rendered with crispy inside the page's own <form> tag."""
+
+    # The service's `ApplicationError.field` names, mapped to this form's fields.
+    service_fields: dict[str, str] = {}
+
+    def __init__(self, *args, session: Session, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.session = session
+        self.host_zone = session.host.time_zone
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def add_service_error(self, error: ApplicationError) -> None:
+        field = self.service_fields.get(error.field or "")
+        self.add_error(field if field in self.fields else None, error.message)
+
+    def _add_scope(self) -> None:
+        if self.session.series_id:
+            self.fields["scope"] = forms.ChoiceField(
+                label="Apply to", choices=SCOPE_CHOICES, initial=THIS, widget=forms.RadioSelect
+            )
+
+    @property
+    def scope(self) -> str:
+        return self.cleaned_data.get("scope") or THIS
+
+
+class TimeWindowForm(SessionActionForm):
+    """A form that proposes a time for the session; `window` is the proposed (start, end) in UTC once the
+    time fields are clean, so the availability check can run even while other fields have errors."""
+
+    time_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.window: tuple[datetime, datetime] | None = None
+
+    def time_errors(self) -> list[str]:
+        return [str(e) for name in ("__all__", *self.time_fields) for e in self.errors.get(name, [])]
+
+
+class _StartForm(TimeWindowForm):
+    """A new start typed as a date and a time in the host's zone; the session keeps its length."""
+
+    time_fields = ("date", "time")
+    service_fields = {"start": "time"}
+    # A date input takes ISO dates whatever the locale would print.
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time"].help_text = _zone_help(self.host_zone)
+        for name in self.time_fields:
+            self.fields[name].widget.attrs["class"] = "availability-input"
+        if not self.is_bound:
+            start = in_zone(self.proposed_start(), self.host_zone)
+            self.initial.setdefault("date", start.date())
+            self.initial.setdefault("time", start.time().replace(second=0, microsecond=0))
+
+    def proposed_start(self) -> datetime:
+        return self.session.start_at
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("date") and cleaned.get("time"):
+            try:
+                start_at = local_to_utc(cleaned["date"], cleaned["time"], self.host_zone)
+            except forms.ValidationError as error:
+                self.add_error("time", error)
+                return cleaned
+            cleaned["start_at"] = start_at
+            self.window = (start_at, start_at + timedelta(minutes=self.session.duration_minutes))
+            if start_at <= datetime.now(UTC):
+                self.add_error("time", "That time has already passed. Choose a time in the future.")
+        return cleaned
+
+
+class RescheduleForm(_StartForm):
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown to the participants in the reschedule notice.",
+    )
+    notify = forms.BooleanField(label="Notify participants", required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_scope()
+        self.helper.layout = Layout(Row(Column("date"), Column("time")), *self._tail())
+
+    def _tail(self) -> list[str]:
+        return ["scope", "reason", "notify"] if "scope" in self.fields else ["reason", "notify"]
+
+
+class ScheduleNextForm(_StartForm):
+    title = forms.CharField(max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("title", self.session.title)
+        self.helper.layout = Layout("title", Row(Column("date"), Column("time")))
+
+    def proposed_start(self) -> datetime:
+        # A week later at the same wall-clock time in the host's zone, across a daylight-saving change too.
+        zone = self.session.host.zone
+        local = self.session.start_at.astimezone(zone).replace(tzinfo=None) + timedelta(days=7)
+        return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+class ChangeEndForm(TimeWindowForm):
+    time_fields = ("end_time",)
+    service_fields = {"end": "end_time", "start": "end_time"}
+    end_time = forms.TimeField(
+        label="New end", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    notify = forms.BooleanField(label="Notify participants of the new end", required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        local_start = in_zone(self.session.start_at, self.host_zone)
+        self.fields["end_time"].help_text = (
+            f"{_zone_help(self.host_zone)} A time at or before the start "
+            f"({local_start:%H:%M}) means the next day."
+        )
+        self.fields["end_time"].widget.attrs["class"] = "availability-input"
+        if not self.is_bound:
+            self.initial["end_time"] = in_zone(self.session.end_at, self.host_zone).time()
+        self.helper.layout = Layout("end_time", "notify")
+
+    def clean(self):
+        cleaned = super().clean()
+        end_time = cleaned.get("end_time")
+        if end_time is None:
+            return cleaned
+        local_start = in_zone(self.session.start_at, self.host_zone)
+        day = local_start.date()
+        # The form asks for a time only; one that is not after the start can only mean past midnight.
+        if end_time <= local_start.time():
+            day += timedelta(days=1)
+        try:
+            end_at = local_to_utc(day, end_time, self.host_zone)
+        except forms.ValidationError as error:
+            self.add_error("end_time", error)
+            return cleaned
+        cleaned["end_at"] = end_at
+        self.window = (self.session.start_at, end_at)
+        if end_at <= datetime.now(UTC):
+            self.add_error("end_time", "That end has already passed.")
+        return cleaned
+
+    @property
+    def ends_next_day(self) -> bool:
+        if self.window is None:
+            return False
+        start, end = (in_zone(moment, self.host_zone).date() for moment in self.window)
+        return end > start
+
+
+class CancelForm(SessionActionForm):
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown to the participants in the cancellation notice.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_scope()
+
+
+class RemoveForm(SessionActionForm):
+    """Nothing to fill in: the page is the confirmation."""
+
+
+class NoShowForm(SessionActionForm):
+    participants = forms.TypedMultipleChoiceField(
+        label="Who did not come",
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    whole_session = forms.BooleanField(label="Nobody came (whole session)", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = list(self.session.participants.filter(removed_at__isnull=True).order_by("id"))
+        self.fields["participants"].choices = [(p.pk, p.name) for p in people]
+        self.names = {p.pk: p.name for p in people}
+        if not self.is_bound:
+            self.initial["participants"] = [p.pk for p in people if p.no_show]
+            self.initial["whole_session"] = self.session.no_show
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("participants") and not cleaned.get("whole_session"):
+            raise forms.ValidationError("Tick who did not come, or “Nobody came (whole session)”.")
+        return cleaned
+
+
+class ReassignForm(SessionActionForm):
+    service_fields = {"host": "new_host"}
+    new_host = forms.ChoiceField(
+        label="New host", widget=forms.RadioSelect, error_messages={"required": "Choose the new host."}
+    )
+
+    def __init__(self, *args, colleagues: list[tuple], viewer_zone: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.colleagues = {str(host.pk): host for host, _availability in colleagues}
+        self.fields["new_host"].choices = [
+            (str(host.pk), self._choice_label(host, availability, viewer_zone))
+            for host, availability in colleagues
+        ]
+
+    @staticmethod
+    def _choice_label(host, availability: Availability, zone: str) -> str:
+        # Still selectable when busy: the service refuses only a real overlap, and says why.
+        if availability.status == "available":
+            return host.full_name
+        return f"{host.full_name} — not available: {' '.join(availability.reasons(zone))}"
+
+    def clean_new_host(self):
+        return self.colleagues[self.cleaned_data["new_host"]]

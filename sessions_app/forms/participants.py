@@ -1,0 +1,63 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
+
+from sessions_app.forms.schedule import ParticipantForm
+from sessions_app.models import Participant
+
+
+def _contact_fields() -> Row:
+    # The wrappers carry data-contact-field so participants.js shows only the field the method needs.
+    return Row(
+        Column("email", css_class="col-md-6", data_contact_field="email"),
+        Column("phone", css_class="col-md-6", data_contact_field="phone"),
+    )
+
+
+class ParticipantAddForm(ParticipantForm):
+    """One participant added to a scheduled session: the Schedule form's participant row on its own page,
+    with the same checks and the same contact autofill."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            "contact_id",
+            Row(Column("name"), Column("invite_method"), Column("time_zone")),
+            _contact_fields(),
+        )
+
+
+class ParticipantEditForm(ParticipantForm):
+    """How and where a participant hears from us, and their zone. The name belongs to the contact and is
+    changed on the contact page, so it is not a field here; neither is the contact link."""
+
+    name = None
+    contact_id = None
+
+    def __init__(self, *args, participant: Participant, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "invite_method": participant.invite_method,
+                "email": participant.email,
+                "phone": participant.phone or "",
+                "time_zone": participant.time_zone,
+            },
+        )
+        super().__init__(*args, default_zone=participant.time_zone, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(Row(Column("invite_method"), Column("time_zone")), _contact_fields())
+
+    def changes(self) -> dict:
+        """The keyword arguments of participant_update."""
+        data = self.cleaned_data
+        return {
+            "invite_method": data["invite_method"],
+            "email": data.get("email") or "",
+            "phone": str(data["phone"]) if data.get("phone") else "",
+            "time_zone": data["time_zone"],
+        }

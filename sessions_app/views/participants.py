@@ -1,0 +1,145 @@
+"""Participant actions on a scheduled session: add, edit, remind and remove.
+
+Each view loads the session through sessions_visible_to and the participant within it before looking at
+the HTTP method, so anything outside the actor's scope is a 404 whatever the verb; then it calls one
+service and turns its ApplicationError into a form error or a message.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.errors import ApplicationError
+from contacts.models import InviteMethod
+from sessions_app.forms.participants import ParticipantAddForm, ParticipantEditForm
+from sessions_app.models import Participant, Session
+from sessions_app.selectors import sessions_visible_to
+from sessions_app.services import participant_add, participant_remind, participant_remove, participant_update
+
+
+def _session(request, pk: int) -> Session:
+    return get_object_or_404(sessions_visible_to(request.user).select_related("host"), pk=pk)
+
+
+def _session_and_participant(request, pk: int, participant_pk: int) -> tuple[Session, Participant]:
+    session = _session(request, pk)
+    participant = get_object_or_404(session.participants.filter(removed_at__isnull=True), pk=participant_pk)
+    return session, participant
+
+
+def _next_url(request, session: Session) -> str:
+    """Where to go back to: the page the action was started from, if it is one of ours, else the session.
+    An unchecked ?next= would let a crafted link send a logged-in host on to another site."""
+    candidate = request.POST.get("next") or request.GET.get("next")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("sessions:detail", kwargs={"pk": session.pk})
+
+
+def _add_service_error(form, error: ApplicationError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@login_required
+def participant_add_view(request, pk: int):
+    session = _session(request, pk)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    next_url = _next_url(request, session)
+    # A participant is asked in the host's zone unless told otherwise; the session says who the host is,
+    # which for a scheduler acting for that host is request.host.
+    form_options = {"default_zone": session.host.time_zone}
+    if request.method == "POST":
+        form = ParticipantAddForm(request.POST, **form_options)
+        if form.is_valid():
+            try:
+                participant = participant_add(actor=request.user, session=session, details=form.details())
+            except ApplicationError as error:
+                _add_service_error(form, error)
+            else:
+                if participant.invite_method == InviteMethod.NONE:
+                    text = f"{participant.name} is added. No invite is sent: share their join link yourself."
+                else:
+                    text = f"{participant.name} is added. Their invite is on its way."
+                messages.success(request, text)
+                return redirect(next_url)
+    else:
+        form = ParticipantAddForm(**form_options)
+    return render(
+        request,
+        "sessions_app/participants/participant_add.html",
+        {"session": session, "form": form, "next_url": next_url},
+    )
+
+
+@login_required
+def participant_edit_view(request, pk: int, participant_pk: int):
+    session, participant = _session_and_participant(request, pk, participant_pk)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    next_url = _next_url(request, session)
+    if request.method == "POST":
+        form = ParticipantEditForm(request.POST, participant=participant)
+        if form.is_valid():
+            try:
+                participant = participant_update(
+                    actor=request.user, participant=participant, **form.changes()
+                )
+            except ApplicationError as error:
+                _add_service_error(form, error)
+            else:
+                messages.success(request, f"{participant.name}'s details are saved.")
+                return redirect(next_url)
+    else:
+        form = ParticipantEditForm(participant=participant)
+    return render(
+        request,
+        "sessions_app/participants/participant_edit.html",
+        {"session": session, "participant": participant, "form": form, "next_url": next_url},
+    )
+
+
+@login_required
+def participant_remind_view(request, pk: int, participant_pk: int):
+    session, participant = _session_and_participant(request, pk, participant_pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        participant_remind(actor=request.user, participant=participant)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"A reminder is on its way to {participant.name}.")
+    return redirect(_next_url(request, session))
+
+
+@login_required
+def participant_remove_view(request, pk: int, participant_pk: int):
+    session, participant = _session_and_participant(request, pk, participant_pk)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    next_url = _next_url(request, session)
+    if request.method == "POST":
+        try:
+            participant_remove(actor=request.user, participant=participant)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{participant.name} is removed from “{session.title}”.")
+        return redirect(next_url)
+    return render(
+        request,
+        "sessions_app/participants/participant_remove.html",
+        {
+            "session": session,
+            "participant": participant,
+            "next_url": next_url,
+            "will_be_told": bool(participant.address) and session.end_at > timezone.now(),
+        },
+    )
