@@ -11,25 +11,13 @@ from contacts.models import Contact, InviteMethod
 from notifications.models import Notification
 from sessions_app.join_links import join_url
 from sessions_app.models import Session
-from tests.factories import PASSWORD, ContactFactory, ParticipantFactory, SessionFactory
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the root conftest.py skips (or, in CI, fails) these tests and says why
-    expect = None
+from tests.browser.support import expect, log_in
+from tests.factories import ContactFactory, ParticipantFactory, SessionFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(page: "Page", live_server, user) -> None:
-    page.goto(live_server.url + "/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 @pytest.fixture
@@ -80,7 +68,7 @@ def test_add_participant_with_the_contact_autofill(
         time_zone="America/New_York",
     )
     ContactFactory(name="Patrick Elsewhere")  # another organisation's contact: never suggested
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     page.goto(_detail(live_server, session))
     page.get_by_role("link", name="Add participant").click()
     expect(page.get_by_role("heading", name="Add participant")).to_be_visible()
@@ -127,7 +115,7 @@ def test_keyboard_picks_a_suggestion_on_an_added_schedule_form_row(
         preferred_method=InviteMethod.SMS,
         time_zone="Asia/Tokyo",
     )
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     page.get_by_role("link", name="Schedule session", exact=True).click()
     # participants.js brings the autofill script in after the page has loaded.
     page.wait_for_function("window.contactAutofillReady === true")
@@ -162,7 +150,7 @@ def test_keyboard_picks_a_suggestion_on_an_added_schedule_form_row(
 def test_edit_a_participant_to_sms_updates_the_contact(
     page, live_server, host, session, pat, script_errors, screenshot
 ):
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     page.goto(_detail(live_server, session))
     page.get_by_role("link", name="Edit Pat Client").click()
 
@@ -195,7 +183,7 @@ def test_edit_a_participant_to_sms_updates_the_contact(
 
 
 def test_remind_from_the_dashboard_sends_once_a_minute(page, live_server, host, session, pat, screenshot):
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     row = page.locator(f"[data-session-id='{session.pk}']")
     expect(row).to_contain_text("Pat Client")
     expect(row.get_by_role("link", name="Edit Pat Client")).to_be_visible()
@@ -216,7 +204,7 @@ def test_remind_from_the_dashboard_sends_once_a_minute(page, live_server, host, 
 def test_remove_a_participant_after_confirming(page, live_server, host, session, pat, screenshot):
     ParticipantFactory(session=session, name="Kim Stays")
     old_link = join_url(pat)
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     page.goto(_detail(live_server, session))
     screenshot(page, "participant-actions-session")
     page.get_by_role("link", name="Remove Pat Client").click()

@@ -11,25 +11,13 @@ import pytest
 from django.utils import timezone
 
 from sessions_app.models import BlockedSlot, Room, Session, WorkingHours
-from tests.factories import PASSWORD, ParticipantFactory, SessionFactory
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the root conftest.py skips (or, in CI, fails) these tests and says why
-    expect = None
+from tests.browser.support import expect, log_in
+from tests.factories import ParticipantFactory, SessionFactory
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    pass
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(page: "Page", live_server, user) -> None:
-    page.goto(live_server.url + "/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _monday_in_two_weeks(zone):
@@ -50,7 +38,7 @@ def test_host_sets_availability_and_sees_the_block_and_a_session_on_the_week(
         start_at=datetime.combine(tuesday, datetime.min.time().replace(hour=10), tzinfo=host.zone),
     )
     ParticipantFactory(session=session, name="Maria")
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
 
     page.get_by_role("link", name="Availability", exact=True).click()
     expect(page.get_by_role("heading", name="Availability", exact=True)).to_be_visible()
@@ -131,7 +119,7 @@ def test_scheduler_reads_a_hosts_month_and_history(page, live_server, host, sche
     ]:
         session = SessionFactory(host=host, start_at=now + timedelta(days=days), title=title, **extra)
         ParticipantFactory(session=session, name=f"{title} client")
-    _log_in(page, live_server, scheduler)
+    log_in(page, live_server, scheduler)
     page.get_by_role("button", name=f"Schedule for {host.full_name}").click()
     expect(page.locator("#acting-for-banner")).to_contain_text(host.full_name)
 
@@ -165,7 +153,7 @@ def test_scheduler_reads_a_hosts_month_and_history(page, live_server, host, sche
 
 
 def test_the_schedule_form_shows_repeat_details_only_when_repeating(page, live_server, host, screenshot):
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     page.goto(live_server.url + "/sessions/new/")
     count, until = page.locator("#div_id_repeat_count"), page.locator("#div_id_repeat_until")
     expect(count).to_be_hidden()
@@ -197,7 +185,7 @@ def test_the_schedule_form_shows_repeat_details_only_when_repeating(page, live_s
 def test_scheduler_manages_rooms_and_books_one_on_the_schedule_form(
     page, live_server, host, scheduler, screenshot
 ):
-    _log_in(page, live_server, scheduler)
+    log_in(page, live_server, scheduler)
     page.get_by_role("link", name="Rooms", exact=True).click()
     add_form = page.locator("#room-add-form")
     for name in ("Blue room", "Green room"):

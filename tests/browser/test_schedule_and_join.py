@@ -14,12 +14,8 @@ from accounts.models import AuditEvent
 from notifications.services import notices_deliver_due
 from sessions_app.join_links import join_url
 from sessions_app.models import Participant, Session
-from tests.factories import PASSWORD, ParticipantFactory, SessionFactory
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the root conftest.py skips (or, in CI, fails) these tests and says why
-    expect = None
+from tests.browser.support import expect, log_in
+from tests.factories import ParticipantFactory, SessionFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -33,14 +29,6 @@ def _live(url: str, live_server) -> str:
     """A link built with the test SITE_URL (http://testserver), pointed at the live server instead."""
     assert url.startswith("http://testserver/"), url
     return live_server.url + url[len("http://testserver") :]
-
-
-def _log_in(page: "Page", live_server, user) -> None:
-    page.goto(live_server.url + "/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _start_in_zone(zone, minutes: int = 3):
@@ -77,7 +65,7 @@ def test_host_schedules_two_participants_and_a_participant_joins_from_the_email(
     settings.SMS_FILE_PATH = tmp_path / "sms"
     script_errors = []
     page.on("pageerror", lambda error: script_errors.append(error))
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     expect(page).to_have_url(live_server.url + "/")
 
     page.get_by_role("link", name="Schedule session", exact=True).click()
@@ -170,7 +158,7 @@ def test_host_schedules_two_participants_and_a_participant_joins_from_the_email(
 
 
 def test_scheduler_schedules_for_a_host_from_the_scheduling_tab(page, live_server, host, scheduler):
-    _log_in(page, live_server, scheduler)
+    log_in(page, live_server, scheduler)
     # A scheduler who has not chosen a host lands on the Scheduling tab.
     expect(page).to_have_url(live_server.url + "/scheduling/")
     expect(page.locator("#acting-for-banner")).to_have_count(0)
@@ -215,7 +203,7 @@ def test_scheduler_schedules_for_a_host_from_the_scheduling_tab(page, live_serve
 
 
 def test_bad_participant_input_keeps_what_was_typed(page, live_server, host):
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     page.goto(live_server.url + "/sessions/new/")
     _fill_session(page, title="Second opinion", start=_start_in_zone(host.zone, minutes=60))
     fieldset = _participant(page, 0)
@@ -253,7 +241,7 @@ def test_join_link_before_the_window_says_when_it_opens(page, live_server, host)
 
 
 def test_a_removed_participant_stays_removed_when_the_form_comes_back_with_errors(page, live_server, host):
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     page.goto(live_server.url + "/sessions/new/")
     _fill_session(page, title="Family meeting", start=_start_in_zone(host.zone, minutes=60))
     _fill_participant(_participant(page, 0), name="No Address", method="email", time_zone="Europe/London")

@@ -10,25 +10,13 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from sessions_app.models import Session
-from tests.factories import PASSWORD, ParticipantFactory, SessionFactory
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the root conftest.py skips (or, in CI, fails) these tests and says why
-    expect = None
+from tests.browser.support import expect, log_in
+from tests.factories import ParticipantFactory, SessionFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(page: "Page", live_server, user) -> None:
-    page.goto(live_server.url + "/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _session(host, *, start=None, title="Weekly review") -> Session:
@@ -56,7 +44,7 @@ def test_host_reschedules_with_a_reason_after_seeing_the_slot_is_available(
     script_errors = []
     page.on("pageerror", lambda error: script_errors.append(error))
     session = _session(host)
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
 
     menu = _open_menu(page, session)
     expect(menu.get_by_role("link", name="Cancel")).to_be_visible()
@@ -94,7 +82,7 @@ def test_host_reschedules_with_a_reason_after_seeing_the_slot_is_available(
 def test_availability_turns_to_host_not_available_over_another_session(page, live_server, host, screenshot):
     session = _session(host)
     other = _session(host, start=session.start_at + timedelta(hours=3), title="Afternoon client")
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     page.goto(f"{live_server.url}/sessions/{session.pk}/reschedule/")
     local = other.start_at.astimezone(host.zone)
     page.get_by_label("Date").fill(f"{local:%Y-%m-%d}")
@@ -113,7 +101,7 @@ def test_availability_turns_to_host_not_available_over_another_session(page, liv
 
 def test_host_cancels_with_a_reason_and_the_session_leaves_the_dashboard(page, live_server, host):
     session = _session(host)
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     _open_menu(page, session).get_by_role("link", name="Cancel").click()
 
     expect(page.get_by_role("heading", name="Cancel session")).to_be_visible()
@@ -131,7 +119,7 @@ def test_host_cancels_with_a_reason_and_the_session_leaves_the_dashboard(page, l
 
 def test_a_session_that_started_ten_minutes_ago_is_removed_without_notice(page, live_server, host):
     session = _session(host, start=timezone.now() - timedelta(minutes=10))
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
 
     menu = _open_menu(page, session)
     expect(menu.get_by_role("link", name="Cancel")).to_have_count(0)
@@ -149,7 +137,7 @@ def test_a_session_that_started_ten_minutes_ago_is_removed_without_notice(page, 
 def test_schedule_next_is_prefilled_a_week_later_and_keeps_the_participants(page, live_server, host):
     session = _session(host)
     week_later = session.start_at.astimezone(host.zone) + timedelta(days=7)
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     _open_menu(page, session).get_by_role("link", name="Schedule next").click()
 
     expect(page.get_by_label("Date")).to_have_value(f"{week_later:%Y-%m-%d}")
@@ -170,7 +158,7 @@ def test_scheduler_reassigns_a_session_to_another_host(
     page, live_server, host, other_host, scheduler, screenshot
 ):
     session = _session(host)
-    _log_in(page, live_server, scheduler)
+    log_in(page, live_server, scheduler)
     page.get_by_role("button", name=f"Schedule for {host.full_name}").click()
     expect(page.locator("#acting-for-banner")).to_contain_text(host.full_name)
 
@@ -190,7 +178,7 @@ def test_scheduler_reassigns_a_session_to_another_host(
 def test_host_extends_a_session_and_sees_the_new_end_checked(page, live_server, host, screenshot):
     session = _session(host)
     _session(host, start=session.end_at + timedelta(minutes=30), title="Next client")
-    _log_in(page, live_server, host)
+    log_in(page, live_server, host)
     _open_menu(page, session).get_by_role("link", name="Modify duration").click()
 
     end = page.locator("#id_end_time")
