@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -58,12 +58,16 @@ def availability_excluding(session: Session, *, start_at, end_at, host=None, roo
 def save_guarded(session: Session, fields: list[str] | None = None) -> None:
     """Insert a session, or save one whose time, host or room changed. On PostgreSQL the exclusion
     constraints have the last word: a concurrent booking that committed first makes this one fail here
-    instead of double-booking, with the same message the availability check gives."""
+    instead of double-booking, with the same message the availability check gives.
+
+    Two bookings into one slot can also each wait for the other's uncommitted row; PostgreSQL then aborts
+    one of them as a deadlock. That one lost the same race, and is told so the same way."""
     try:
         with transaction.atomic():
             session.save(update_fields=[*fields, "updated_at"] if fields else None)
-    except IntegrityError as error:
-        if "no_overlap" not in str(error):
+    except (IntegrityError, OperationalError) as error:
+        lost_race = "no_overlap" in str(error) or "deadlock detected" in str(error)
+        if not lost_race:
             raise
         raise ValidationFailedError(
             "Someone booked that time a moment ago: it overlaps another session. Choose another time.",
