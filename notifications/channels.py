@@ -15,6 +15,7 @@ import requests
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
 from django.utils import timezone
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
@@ -102,8 +103,12 @@ def _send_twilio(*, to: str, body: str, whatsapp: bool) -> str:
     sender = settings.TWILIO_WHATSAPP_FROM if whatsapp else settings.TWILIO_FROM_NUMBER
     if whatsapp:
         to, sender = f"whatsapp:{to}", f"whatsapp:{sender}"
+    options = {}
+    if settings.SITE_URL.startswith("https://"):
+        # Twilio can only call back a public site; the development default (http://127.0.0.1:8000) is not.
+        options["status_callback"] = settings.SITE_URL + reverse("notifications:twilio_status")
     try:
-        message = twilio_client().messages.create(to=to, from_=sender, body=body)
+        message = twilio_client().messages.create(to=to, from_=sender, body=body, **options)
     except (TwilioRestException, TwilioServiceException) as exc:
         # Twilio answers in two error shapes (the classic one and RFC 9457 problem details); both carry
         # the HTTP status and Twilio's error code, which decide whether a retry can help.

@@ -192,7 +192,8 @@ class FakeTwilio:
 
     @property
     def requests(self) -> list[dict]:
-        """Every message request, accepted or not: to, from, body, auth_user, and the status answered."""
+        """Every message request, accepted or not: to, from, body, status_callback, auth_user, and the status
+        answered."""
         with self._lock:
             return [dict(r) for r in self._requests]
 
@@ -300,6 +301,7 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 "to": form.get("To", ""),
                 "from": form.get("From", ""),
                 "body": form.get("Body", ""),
+                "status_callback": form.get("StatusCallback", ""),
             }
             for field, code in (("To", 21604), ("From", 21603), ("Body", 21602)):
                 if not form.get(field):
