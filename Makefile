@@ -48,3 +48,9 @@ format: install
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor var
+
+# Outbox throughput and claim time on PostgreSQL and Redis (docs/benchmarks.md). Needs DATABASE_URL and
+# CELERY_BROKER_URL; recreates its own database (bench_notices) and purges that broker's queue.
+.PHONY: bench-notices
+bench-notices: $(VENV)/.installed
+	$(PY) -m bench.notices $(BENCH_ARGS)

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -19,11 +20,27 @@ from sessions_app.models import Participant, Session
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-# Retries wait 30 s, 1, 2, 4 and 8 minutes (each with up to 20% jitter): six attempts span about 16 minutes,
-# well inside the hour a transient outage may last before the host is told the notice failed.
+# Retries wait 30 s, 1, 2, 4 and 8 minutes (each with up to 20% jitter): six attempts span 15.5 to 19
+# minutes, well inside the hour a transient outage may last before the host is told the notice failed.
+# The base is the setting NOTIFICATION_RETRY_BASE_SECONDS; the integration tests shrink it to seconds.
 RETRY_BASE_SECONDS = 30
-# A row claimed by a worker that then died is handed out again after this long.
-CLAIM_LEASE = timedelta(seconds=getattr(settings, "NOTIFICATION_CLAIM_LEASE_SECONDS", 300))
+RETRY_JITTER = 0.2
+# A row claimed by a worker that then died goes back to pending after this long
+# (NOTIFICATION_CLAIM_LEASE_SECONDS). It must outlast the slowest send (PROVIDER_TIMEOUT_SECONDS and the
+# rendering), or a live worker's notice would be sent a second time.
+CLAIM_LEASE_SECONDS = 300
+# A due row handed to the broker is not handed again for this long (NOTIFICATION_REHAND_SECONDS): long
+# enough that the sweep does not queue a backlog again on every tick, short enough that a message lost
+# with the broker (a Redis restart) is re-sent within a minute or so.
+REHAND_SECONDS = 60
+# How many due rows one sweep hands over; the rest wait for the next tick.
+SWEEP_BATCH = 1000
+
+
+def _seconds_setting(name: str, default: float) -> timedelta:
+    # Read at call time, so override_settings and a worker's environment both apply.
+    return timedelta(seconds=float(getattr(settings, name, default)))
+
 
 _CHANNEL_FOR_METHOD = {
     InviteMethod.EMAIL: Notification.Channel.EMAIL,
@@ -186,17 +203,32 @@ def hand_over_after_commit(notifications: list[Notification | None]) -> None:
         return
 
     def hand_over() -> None:
-        from notifications.tasks import deliver_notice
-
-        for notification_id in due_ids:
-            try:
-                deliver_notice.delay(notification_id)
-            except Exception:  # noqa: BLE001 - the sweep is the safety net; the request must not fail here
-                logger.warning(
-                    "Could not hand notice %s to the broker; the sweep will send it", notification_id
-                )
+        # Marked before publishing: a worker's claim clears the mark, and must not find it set again after.
+        handed_at = timezone.now()
+        Notification.objects.filter(
+            pk__in=due_ids, status=Notification.Status.PENDING, send_at__lte=handed_at
+        ).update(handed_at=handed_at)
+        _publish(due_ids)
 
     transaction.on_commit(hand_over)
+
+
+def _publish(notification_ids: list[int]) -> None:
+    """One delivery task per notice. When the broker refuses one, the rest are not tried (each refusal can
+    take seconds of connection retries) and lose their hand-over mark, so the next sweep hands them again
+    instead of waiting out the re-hand interval. The caller (a web request, the sweep) never fails here."""
+    from notifications.tasks import deliver_notice
+
+    for index, notification_id in enumerate(notification_ids):
+        try:
+            deliver_notice.delay(notification_id)
+        except Exception:  # noqa: BLE001 - any broker error: the sweep is the safety net
+            unsent = notification_ids[index:]
+            logger.warning("Could not hand %s notices to the broker; the sweep will send them", len(unsent))
+            Notification.objects.filter(pk__in=unsent, status=Notification.Status.PENDING).update(
+                handed_at=None
+            )
+            return
 
 
 def _claim(notification_id: int) -> Notification | None:
@@ -212,13 +244,18 @@ def _claim(notification_id: int) -> Notification | None:
         notification.status = Notification.Status.SENDING
         notification.claimed_at = now
         notification.attempts += 1
-        notification.save(update_fields=["status", "claimed_at", "attempts", "updated_at"])
+        # The hand-over that brought it here is used up: if this attempt fails and the row comes due again
+        # (a retry, a lapsed claim), the next sweep hands it at once.
+        notification.handed_at = None
+        notification.save(update_fields=["status", "claimed_at", "attempts", "handed_at", "updated_at"])
     return notification
 
 
 def retry_delay(attempt: int) -> timedelta:
-    base = RETRY_BASE_SECONDS * 2 ** (attempt - 1)
-    return timedelta(seconds=base * (1 + random.uniform(0, 0.2)))
+    """The wait after failed attempt number `attempt` (from 1): doubling from the base, plus up to 20% jitter
+    so notices that failed together (a provider outage) do not all come back in the same second."""
+    base = _seconds_setting("NOTIFICATION_RETRY_BASE_SECONDS", RETRY_BASE_SECONDS) * 2 ** (attempt - 1)
+    return base * (1 + random.uniform(0, RETRY_JITTER))
 
 
 def notice_deliver(*, notification_id: int) -> Notification | None:
@@ -227,10 +264,26 @@ def notice_deliver(*, notification_id: int) -> Notification | None:
     if notification is None:
         return None
     notification = Notification.objects.select_related(
-        "participant", "host", "session", "session__host", "session__series"
+        "participant", "participant__contact", "host", "session", "session__host", "session__series"
     ).get(pk=notification.pk)
     if notification.session is None or (notification.participant is None and notification.host is None):
         return _finish(notification, status=Notification.Status.CANCELLED, error="The recipient was removed.")
+    contact = notification.participant.contact if notification.participant is not None else None
+    if (
+        notification.channel != Notification.Channel.EMAIL
+        and contact is not None
+        and contact.sms_opted_out_at is not None
+    ):
+        # They texted STOP (notifications.provider_events): sending anyway would ignore their wish, and
+        # Twilio would refuse it (21610). Not retried; the host sees why and what to do.
+        return _finish(
+            notification,
+            status=Notification.Status.FAILED,
+            error=(
+                f"Not sent: {notification.participant.name} replied STOP to our text messages. "
+                "Ask them to text START, or switch them to email."
+            ),
+        )
     try:
         rendered = render_notice(notification)
         if notification.channel == Notification.Channel.EMAIL:
@@ -285,18 +338,65 @@ def _finish(notification: Notification, *, status: str, error: str = "", **field
     return notification
 
 
-def notices_due_ids(*, limit: int = 1000) -> list[int]:
-    """Ids of notices that should be handed to a worker now: due pending rows, and rows whose worker's claim
-    has lapsed (it died mid-send), which go back to pending first."""
+def _lapsed_claims_release(*, now: datetime) -> None:
+    """Rows a worker claimed and never finished (it was killed mid-send) go back to pending once the lease
+    has run out; the provider may have taken the message already, so this can send it twice, which is the
+    price of never losing one. A row that has used all its attempts this way (it kills its worker) fails."""
+    lapsed = Notification.objects.filter(
+        status=Notification.Status.SENDING,
+        claimed_at__lt=now - _seconds_setting("NOTIFICATION_CLAIM_LEASE_SECONDS", CLAIM_LEASE_SECONDS),
+    )
+    lapsed.filter(attempts__gte=MAX_ATTEMPTS).update(
+        status=Notification.Status.FAILED,
+        last_error=f"Gave up after {MAX_ATTEMPTS} attempts: the worker stopped while sending it.",
+        updated_at=now,
+    )
+    lapsed.update(status=Notification.Status.PENDING, handed_at=None, updated_at=now)
+
+
+def _due(*, now: datetime):
+    # Served by the partial index notification_due_idx (send_at WHERE status = 'pending'), so the cost
+    # follows the number of due rows, not the future reminders and the history in the table.
+    pending = Notification.objects.filter(status=Notification.Status.PENDING, send_at__lte=now)
+    return pending.order_by("send_at")
+
+
+def notices_due_ids(*, limit: int = SWEEP_BATCH) -> list[int]:
+    """Ids of every notice due now, handed over or not, after releasing lapsed claims: for delivering in
+    this process (notices_deliver_due)."""
     now = timezone.now()
-    Notification.objects.filter(status=Notification.Status.SENDING, claimed_at__lt=now - CLAIM_LEASE).update(
-        status=Notification.Status.PENDING, updated_at=now
-    )
-    return list(
-        Notification.objects.filter(status=Notification.Status.PENDING, send_at__lte=now)
-        .order_by("send_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    _lapsed_claims_release(now=now)
+    return list(_due(now=now).values_list("pk", flat=True)[:limit])
+
+
+def notices_hand_over_due(*, limit: int = SWEEP_BATCH) -> list[int]:
+    """The periodic sweep (DESIGN.md rule 2): hand to the workers the due rows nobody has handed over in the
+    last NOTIFICATION_REHAND_SECONDS, and return their ids.
+
+    A row handed over is marked (handed_at) until a worker claims it, so while workers drain a backlog the
+    sweep does not queue the same rows on every tick; a row whose message the broker lost (a Redis restart)
+    is handed again once the mark is older than the re-hand interval. The rows are locked with SKIP LOCKED
+    while they are marked, so two sweeps running at once (two beats) hand each row once.
+
+    The sweep only tops the broker's queue up to `limit` rows handed over and not yet claimed. A backlog
+    (reminders of many sessions starting at 9:00) then waits in the table rather than in Redis, the sweep's
+    own message never queues behind more than a batch, and no row sits in the queue long enough to be
+    handed a second time.
+    """
+    now = timezone.now()
+    _lapsed_claims_release(now=now)
+    rehand_before = now - _seconds_setting("NOTIFICATION_REHAND_SECONDS", REHAND_SECONDS)
+    with transaction.atomic():
+        due = _due(now=now)
+        queued = due.filter(handed_at__gte=rehand_before)[:limit].count()
+        ids = list(
+            due.filter(Q(handed_at__isnull=True) | Q(handed_at__lt=rehand_before))
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[: limit - queued]
+        )
+        Notification.objects.filter(pk__in=ids).update(handed_at=now)
+    _publish(ids)
+    return ids
 
 
 def notices_deliver_due() -> int:

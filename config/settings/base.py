@@ -184,6 +184,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.2,
         "processed_folder": str(_processed),
         "store_processed": False,
+        # Broadcast (worker control) messages; kombu's default is a "control" folder in the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
     _queue.mkdir(parents=True, exist_ok=True)
     _processed.mkdir(parents=True, exist_ok=True)
@@ -197,6 +199,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 NOTIFICATION_SWEEP_SECONDS = env.float("NOTIFICATION_SWEEP_SECONDS", default=10.0)
+# The delivery policy (notifications.services): a due row handed to the broker is handed again only after
+# NOTIFICATION_REHAND_SECONDS; a worker's claim on a row lapses after NOTIFICATION_CLAIM_LEASE_SECONDS (keep
+# it well above PROVIDER_TIMEOUT_SECONDS); retries wait NOTIFICATION_RETRY_BASE_SECONDS, doubling.
+NOTIFICATION_REHAND_SECONDS = env.float("NOTIFICATION_REHAND_SECONDS", default=60.0)
+NOTIFICATION_CLAIM_LEASE_SECONDS = env.float("NOTIFICATION_CLAIM_LEASE_SECONDS", default=300.0)
+NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-notices": {
         "task": "notifications.tasks.sweep_due_notices",

@@ -1,0 +1,1 @@
+"""Benchmarks run as scripts (`python -m bench.<name>`), not as tests: they print figures for docs/."""
