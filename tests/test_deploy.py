@@ -62,3 +62,11 @@ def test_healthz_reports_an_unreachable_broker(client, settings):
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     assert response.json()["broker"] != "ok"
+
+
+def test_every_provider_call_has_a_timeout(settings):
+    assert settings.ANYMAIL["REQUESTS_TIMEOUT"] == settings.PROVIDER_TIMEOUT_SECONDS
+    assert settings.EMAIL_TIMEOUT == settings.PROVIDER_TIMEOUT_SECONDS
+    from notifications.channels import twilio_client
+
+    assert twilio_client().http_client.timeout == settings.PROVIDER_TIMEOUT_SECONDS

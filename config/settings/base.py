@@ -156,7 +156,11 @@ TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM", default="")
 # Only for tests and local fakes: send the SDK's HTTP to this base URL instead of Twilio's.
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 SMS_FILE_PATH = VAR_DIR / "sms"
+# Every provider call gives up after this long (Twilio's HTTP client, anymail's ESP API calls, SMTP); a
+# time-out is a transient error and the notice is retried.
 PROVIDER_TIMEOUT_SECONDS = env.int("PROVIDER_TIMEOUT_SECONDS", default=10)
+ANYMAIL.setdefault("REQUESTS_TIMEOUT", PROVIDER_TIMEOUT_SECONDS)
+EMAIL_TIMEOUT = PROVIDER_TIMEOUT_SECONDS
 
 # --- Payments --------------------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")

@@ -21,8 +21,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not env("D
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 
-# Tests should not wait on real providers; the fakes answer immediately.
-PROVIDER_TIMEOUT_SECONDS = 5
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 JITSI_BASE_URL = "http://127.0.0.1:9"  # tests never reach a real video service
