@@ -289,6 +289,9 @@ class CeleryProcesses:
         self.tmp_dir = tmp_dir
         self.workers: list[CeleryWorker] = []
         self.beats: list[CeleryBeat] = []
+        self._worker_options: dict = {}
+        self._replaced: set[int] = set()
+        self.restarts = 0
 
     def start_workers(
         self,
@@ -300,6 +303,12 @@ class CeleryProcesses:
         env: dict | None = None,
     ) -> list[CeleryWorker]:
         """Start `count` workers side by side (they boot in parallel) and wait until each answers a ping."""
+        self._worker_options = {
+            "twilio": twilio,
+            "broker_url": broker_url,
+            "concurrency": concurrency,
+            "env": env,
+        }
         started = [
             start_celery_worker(
                 tmp_dir=self.tmp_dir,
@@ -315,6 +324,19 @@ class CeleryProcesses:
         for worker in started:
             wait_until_ready(worker)
         return started
+
+    def restart_exited_workers(self) -> int:
+        """Do what the deployment's process manager does (docker-compose's `restart: unless-stopped`):
+        start a fresh worker in place of each one that has exited. Returns how many were restarted."""
+        restarted = 0
+        for worker in list(self.workers):
+            if worker.process.poll() is None or id(worker) in self._replaced:
+                continue
+            self._replaced.add(id(worker))
+            self.workers.append(start_celery_worker(tmp_dir=self.tmp_dir, wait=False, **self._worker_options))
+            restarted += 1
+        self.restarts += restarted
+        return restarted
 
     def start_beat(
         self,

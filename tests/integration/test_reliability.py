@@ -300,13 +300,23 @@ def test_a_redis_restart_mid_delivery_loses_no_notice(own_redis, celery_processe
     time.sleep(1)
     own_redis.start()
 
-    assert _wait_for(_all_sent(count), timeout=DRAIN_TIMEOUT), _status_summary()
+    # A Celery worker can die on a lost Redis connection (kombu's Redis transport fails while restoring
+    # unacknowledged messages); in production the process manager restarts it, as this supervisor does.
+    # Nothing was only in the broker, so the restarted worker and beat's sweep deliver the rest.
+    all_sent = _all_sent(count)
+
+    def supervised_all_sent() -> bool:
+        celery_processes.restart_exited_workers()
+        return all_sent()
+
+    assert _wait_for(supervised_all_sent, timeout=DRAIN_TIMEOUT), _status_summary()
     drained = time.monotonic() - started
     duplicates = _check_every_notice_delivered(twilio, numbers)
     print(
         f"\n[Redis restart] notices={count} accepted before the restart={accepted_at_restart} "
         f"messages lost with Redis={queued} delivered={count} sent twice={duplicates} "
-        f"attempts={_attempts_histogram()} restarted at {restarted_after:.1f} s, drained in {drained:.1f} s"
+        f"attempts={_attempts_histogram()} restarted at {restarted_after:.1f} s, drained in {drained:.1f} s, "
+        f"workers restarted by the supervisor={celery_processes.restarts}"
     )
     assert duplicates <= concurrency
 
