@@ -194,3 +194,41 @@ def test_segment_counting():
     assert sms_segments("a" * 307) == 3
     assert sms_segments("€" * 80) == 1  # extension characters take two units
     assert sms_segments("李" * 70) == 1 and sms_segments("李" * 71) == 2
+
+
+def test_calendar_files_keep_one_uid_with_a_rising_sequence_and_the_zone(host):
+    from icalendar import Calendar
+
+    session = session_schedule(
+        actor=host,
+        host=host,
+        title="Therapy",
+        start_at=NOW + timedelta(days=3),
+        duration_minutes=50,
+        participants=[
+            ParticipantDetails(
+                name="Ana", invite_method="email", email="ana@example.test", time_zone="Europe/Paris"
+            )
+        ],
+    )
+    notices_deliver_due()
+    session = session_reschedule(actor=host, session=session, start_at=NOW + timedelta(days=4))
+    notices_deliver_due()
+    session_cancel(actor=host, session=session)
+    notices_deliver_due()
+
+    events = []
+    for email in mail.outbox:
+        [(_name, content, mimetype)] = email.attachments
+        calendar = Calendar.from_ical(content)
+        [event] = calendar.walk("VEVENT")
+        events.append(
+            (calendar["METHOD"], str(event["UID"]), int(event["SEQUENCE"]), event["DTSTART"].params["TZID"])
+        )
+        assert calendar.walk("VTIMEZONE")
+    assert [(m, s, z) for m, _uid, s, z in events] == [
+        ("REQUEST", 0, "Europe/Paris"),
+        ("REQUEST", 1, "Europe/Paris"),
+        ("CANCEL", 2, "Europe/Paris"),
+    ]
+    assert len({uid for _m, uid, _s, _z in events}) == 1
