@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from accounts.errors import ApplicationError
+from accounts.middleware import host_or_redirect
 from notifications.forms import ReminderSettingsForm, format_leads
 from notifications.models import Notification
 from notifications.services import notice_settings_update, reminder_leads
@@ -13,11 +14,9 @@ from sessions_app.join_links import join_url
 
 @login_required
 def reminder_settings(request):
-    host = request.host
-    if host is None:
-        if request.user.is_scheduler:
-            return redirect("accounts:scheduling")
-        raise Http404
+    host, response = host_or_redirect(request)
+    if response:
+        return response
     current = [int(lead.total_seconds() // 60) for lead in reminder_leads(host)]
     form = ReminderSettingsForm(request.POST or None, initial={"reminders": format_leads(current)})
     if request.method == "POST" and form.is_valid():

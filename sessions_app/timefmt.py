@@ -1,5 +1,5 @@
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 
 def in_zone(moment: datetime, zone_name: str) -> datetime:
@@ -17,3 +17,8 @@ def format_short(moment: datetime, zone_name: str) -> str:
     """The compact form for SMS: 'Mon 23 Nov 14:00 CET'."""
     local = in_zone(moment, zone_name)
     return f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname()}"
+
+
+def local_midnight(day: date, zone) -> datetime:
+    """The UTC instant a local day begins in a zone (not always 24 hours after the previous one)."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)

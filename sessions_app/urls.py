@@ -11,20 +11,21 @@ from sessions_app.views.actions import (
     RescheduleView,
     ScheduleNextView,
 )
-from sessions_app.views.planning import (
+from sessions_app.views.availability import (
     availability_page,
     blocked_slot_add_view,
     blocked_slot_delete_view,
-    calendar_view,
-    history,
-    history_csv,
+    working_hours_add_view,
+    working_hours_remove_view,
+)
+from sessions_app.views.calendar import calendar_view
+from sessions_app.views.history import history, history_csv
+from sessions_app.views.rooms import (
     room_activate_view,
     room_add_view,
     room_deactivate_view,
     room_rename_view,
     rooms,
-    working_hours_add_view,
-    working_hours_remove_view,
 )
 
 app_name = "sessions"

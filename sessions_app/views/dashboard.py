@@ -1,9 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.errors import ApplicationError
+from accounts.middleware import host_or_redirect
 from sessions_app.forms.schedule import ParticipantFormSet, SessionScheduleForm
 from sessions_app.join_links import join_url
 from sessions_app.selectors import sessions_connectable_by, sessions_upcoming_for, sessions_visible_to
@@ -12,18 +13,9 @@ from sessions_app.timefmt import in_zone
 from sessions_app.video import video_provider
 
 
-def _host_or_redirect(request):
-    """The host the page works on; a scheduler who has not chosen one is sent to the Scheduling tab."""
-    if request.host is None:
-        if request.user.is_scheduler:
-            return None, redirect("accounts:scheduling")
-        raise Http404("This account has no sessions.")
-    return request.host, None
-
-
 @login_required
 def dashboard(request):
-    host, response = _host_or_redirect(request)
+    host, response = host_or_redirect(request)
     if response:
         return response
     sessions = sessions_upcoming_for(actor=request.user, host=host)
@@ -41,7 +33,7 @@ def dashboard(request):
 
 @login_required
 def session_schedule_view(request):
-    host, response = _host_or_redirect(request)
+    host, response = host_or_redirect(request)
     if response:
         return response
     formset_options = {"prefix": "participants", "form_kwargs": {"default_zone": host.time_zone}}

@@ -19,6 +19,7 @@ from sessions_app.forms.participants import ParticipantAddForm, ParticipantEditF
 from sessions_app.models import Participant, Session
 from sessions_app.selectors import sessions_visible_to
 from sessions_app.services import participant_add, participant_remind, participant_remove, participant_update
+from sessions_app.views.common import form_error
 
 
 def _session(request, pk: int) -> Session:
@@ -42,10 +43,6 @@ def _next_url(request, session: Session) -> str:
     return reverse("sessions:detail", kwargs={"pk": session.pk})
 
 
-def _add_service_error(form, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 @login_required
 def participant_add_view(request, pk: int):
     session = _session(request, pk)
@@ -61,7 +58,7 @@ def participant_add_view(request, pk: int):
             try:
                 participant = participant_add(actor=request.user, session=session, details=form.details())
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_error(form, error)
             else:
                 if participant.invite_method == InviteMethod.NONE:
                     text = f"{participant.name} is added. No invite is sent: share their join link yourself."
@@ -92,7 +89,7 @@ def participant_edit_view(request, pk: int, participant_pk: int):
                     actor=request.user, participant=participant, **form.changes()
                 )
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_error(form, error)
             else:
                 messages.success(request, f"{participant.name}'s details are saved.")
                 return redirect(next_url)

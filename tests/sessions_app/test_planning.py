@@ -23,7 +23,7 @@ from sessions_app.services import (
     working_hours_add,
     working_hours_remove,
 )
-from sessions_app.views.planning import csv_safe
+from sessions_app.views.history import csv_safe
 from tests.factories import ParticipantFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db

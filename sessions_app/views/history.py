@@ -1,0 +1,139 @@
+"""Past sessions with their outcome, filtered, paginated and exported as CSV.
+
+Every view loads its objects through the scoped selectors first (a 404 outside the actor's scope), then
+checks the role and the HTTP method, then calls one service."""
+
+import csv
+from datetime import timedelta
+from itertools import chain
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.middleware import host_or_redirect
+from sessions_app.forms.planning import HistoryFilterForm
+from sessions_app.models import Session
+from sessions_app.selectors_planning import (
+    Outcome,
+    sessions_history_for,
+)
+from sessions_app.timefmt import in_zone, local_midnight
+from sessions_app.views.common import require_get
+
+HISTORY_PAGE_SIZE = 25
+
+
+# History --------------------------------------------------------------------------------------------------
+
+
+def _history_sessions(request, host, form: HistoryFilterForm):
+    """The history filtered by the form; the dates are the viewer's local days, both ends included."""
+    zone = request.user.zone
+    start = form.cleaned_data.get("start")
+    end = form.cleaned_data.get("end")
+    return sessions_history_for(
+        actor=request.user,
+        host=host,
+        start=local_midnight(start, zone) if start else None,
+        end=local_midnight(end + timedelta(days=1), zone) if end else None,
+        outcome=form.cleaned_data.get("outcome") or "",
+    )
+
+
+@login_required
+def history(request):
+    host, response = host_or_redirect(request)
+    if response:
+        return response
+    if refused := require_get(request):
+        return refused
+    form = HistoryFilterForm(request.GET)
+    sessions = _history_sessions(request, host, form) if form.is_valid() else Session.objects.none()
+    page = Paginator(sessions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    for session in page:
+        session.local_start = in_zone(session.start_at, request.user.time_zone)
+        session.local_end = in_zone(session.end_at, request.user.time_zone)
+        session.outcome_label = Outcome(session.history_outcome).label
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    return render(
+        request,
+        "sessions_app/planning/history.html",
+        {
+            "host": host,
+            "form": form,
+            "page": page,
+            "csv_url": f"{reverse('sessions:history_csv')}?{filters.urlencode()}",
+            "zone_name": request.user.time_zone,
+        },
+    )
+
+
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection"); a leading
+# apostrophe makes them show it as text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_HEADER = [
+    "Date",
+    "Start",
+    "End",
+    "Time zone",
+    "Title",
+    "Host",
+    "Participants",
+    "Outcome",
+    "Cancel reason",
+]
+
+
+def csv_safe(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
+class _Echo:
+    """A file-like object whose write hands the line back, so csv.writer can feed a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_row(session: Session, zone_name: str) -> list[str]:
+    start, end = in_zone(session.start_at, zone_name), in_zone(session.end_at, zone_name)
+    return [
+        f"{start:%Y-%m-%d}",
+        f"{start:%H:%M}",
+        f"{end:%H:%M}",
+        f"{start.tzname()} ({zone_name})",
+        session.title,
+        session.host.full_name,
+        "; ".join(p.name for p in session.active_participants),
+        Outcome(session.history_outcome).label,
+        session.cancel_reason,
+    ]
+
+
+@login_required
+def history_csv(request):
+    host, response = host_or_redirect(request)
+    if response:
+        return response
+    if refused := require_get(request):
+        return refused
+    form = HistoryFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("The history filters are not valid; correct them on the History page.")
+    zone_name = request.user.time_zone
+    sessions = _history_sessions(request, host, form)
+    rows = chain([CSV_HEADER], (_csv_row(s, zone_name) for s in sessions.iterator(chunk_size=500)))
+    writer = csv.writer(_Echo())
+    # The byte-order mark makes Excel read the file as UTF-8 (names with accents stay intact).
+    lines = chain(["\ufeff"], (writer.writerow([csv_safe(cell) for cell in row]) for row in rows))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    today = timezone.now().astimezone(request.user.zone).date()
+    filename = f"history-{slugify(host.full_name) or host.pk}-{today:%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
