@@ -20,26 +20,13 @@ from notifications.models import Notification
 from notifications.services import notice_deliver
 from sessions_app.services import ParticipantDetails, session_schedule
 from tests.factories import ContactFactory, OrganizationFactory
-from tests.support.fake_twilio import AUTH_TOKEN, FakeTwilio
+from tests.support.fake_twilio import AUTH_TOKEN
 
 PHONE = "+447911123456"
 STOP_REASON = (
     "Not sent: Pat Patient replied STOP to our text messages. "
     "Ask them to text START, or switch them to email."
 )
-
-
-@pytest.fixture
-def fake_twilio(settings, monkeypatch):
-    # Nothing may leave the machine: no proxy for the fake, and no Twilio edge or region.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    with FakeTwilio() as fake:
-        for name, value in fake.settings().items():
-            setattr(settings, name, value)
-        yield fake
 
 
 def _schedule(

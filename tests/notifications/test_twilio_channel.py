@@ -24,27 +24,12 @@ from tests.support.fake_twilio import (
     AUTH_TOKEN,
     FROM_NUMBER,
     WHATSAPP_FROM,
-    FakeTwilio,
     RemoteFakeTwilio,
     read_records,
 )
 
 PHONE = "+447911123456"
 SMS_SID = re.compile(r"^SM[0-9a-f]{32}$")
-
-
-@pytest.fixture
-def fake_twilio(settings, monkeypatch):
-    # Nothing may leave the machine: no proxy for the fake, and no Twilio edge or region, which would make
-    # the SDK build URLs that TWILIO_API_BASE_URL does not rewrite.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    with FakeTwilio() as fake:
-        for name, value in fake.settings().items():
-            setattr(settings, name, value)
-        yield fake
 
 
 def _schedule_sms_invite(host, *, method: str = InviteMethod.SMS) -> Notification:
