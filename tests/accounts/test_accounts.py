@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Membership, User
-from sessions_app.models import Session
+from sessions_app.models import Room, Session, WorkingHours
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,8 @@ def test_seed_demo_is_idempotent_and_makes_the_demo_logins():
     assert all(user.check_password("demo-pass-123") for user in User.objects.all())
     assert Session.objects.count() == 5
     assert Session.objects.filter(participants__isnull=False).distinct().count() == 5
+    assert Room.objects.count() == 2
+    assert WorkingHours.objects.count() == 2 * 5 * 2
 
 
 def test_scheduler_is_sent_to_the_scheduling_tab_then_acts_for_a_host(client, scheduler, host):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, User
 from contacts.models import Contact, InviteMethod
 from sessions_app.models import Session
-from sessions_app.services import ParticipantDetails, session_schedule
+from sessions_app.services import ParticipantDetails, room_add, session_schedule, working_hours_add
 
 DEMO_PASSWORD = "demo-pass-123"  # noqa: S105 - the published demo login, shown in the README
 DEMO_USERS = [
@@ -50,6 +50,13 @@ class Command(BaseCommand):
         if Session.objects.filter(organization=organization).exists():
             self.stdout.write("Demo data already present.")
             return
+        scheduler = users[2]
+        rooms = [room_add(actor=scheduler, name=name) for name in ("Consulting room 1", "Consulting room 2")]
+        # Weekdays 08:00-12:00 and 13:00-18:00 in each host's zone.
+        for host in users[:2]:
+            for weekday in range(5):
+                for start, end in ((time(8), time(12)), (time(13), time(18))):
+                    working_hours_add(actor=host, host=host, weekday=weekday, start_time=start, end_time=end)
         contacts = [
             Contact(organization=organization, name=n, email=e, phone=p, preferred_method=m, time_zone=z)
             for n, e, p, m, z in DEMO_CONTACTS
@@ -65,8 +72,9 @@ class Command(BaseCommand):
                 day = (now.astimezone(host.zone) + timedelta(days=days)).date()
                 start = datetime.combine(day, time(hour, 0), tzinfo=host.zone)
             session_schedule(
-                actor=users[2],
+                actor=scheduler,
                 host=host,
+                room=rooms[0] if title == "Family session" else None,
                 title=title,
                 start_at=start,
                 duration_minutes=minutes,
