@@ -83,7 +83,9 @@ def session_detail(request, pk: int):
     session = get_object_or_404(sessions_visible_to(request.user).select_related("host"), pk=pk)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    participants = list(session.participants.filter(removed_at__isnull=True).order_by("id"))
+    participants = list(
+        session.participants.filter(removed_at__isnull=True).select_related("contact").order_by("id")
+    )
     for participant in participants:
         participant.link = join_url(participant)
     zone = request.user.time_zone

@@ -50,3 +50,21 @@ def test_dashboard_query_count_does_not_grow_with_sessions_and_participants(
         response = client.get(reverse("sessions:dashboard"))
     assert response.content.decode().count("data-session-id=") == 100
     assert response.content.decode().count("Invite sent") == 400
+
+
+def test_session_page_query_count_does_not_grow_with_participants(client, host):
+    from tests.factories import ContactFactory
+
+    client.force_login(host)
+    session = SessionFactory(host=host, start_at=timezone.now() + timedelta(days=1))
+
+    def page_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("sessions:detail", kwargs={"pk": session.pk})).status_code == 200
+        return len(queries)
+
+    ParticipantFactory(session=session, contact=ContactFactory(organization=host.organization))
+    one = page_queries()
+    for _ in range(5):
+        ParticipantFactory(session=session, contact=ContactFactory(organization=host.organization))
+    assert page_queries() == one
