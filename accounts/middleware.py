@@ -1,5 +1,3 @@
-from django.http import Http404
-from django.shortcuts import redirect
 from django.utils import timezone
 
 from accounts.selectors import hosts_actor_may_act_for
@@ -31,16 +29,6 @@ class ActingForMiddleware:
                     if request.host is None:
                         request.session.pop(ACTING_FOR_SESSION_KEY, None)
         return self.get_response(request)
-
-
-def host_or_redirect(request):
-    """(host, None) for the host a page works on, or (None, a redirect to the Scheduling tab) for a
-    scheduler who has not chosen one yet; any other account has no sessions (404)."""
-    if request.host is None:
-        if request.user.is_scheduler:
-            return None, redirect("accounts:scheduling")
-        raise Http404("This account has no sessions.")
-    return request.host, None
 
 
 class UserTimeZoneMiddleware:

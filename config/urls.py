@@ -5,12 +5,12 @@ from django.urls import include, path
 
 from accounts.views import LoginView
 from config.health import healthz
-from notifications.views import dev_outbox
+from sessions_app.views.reminders import dev_outbox
 
 urlpatterns = [
     path("", include("sessions_app.urls")),
     path("", include("accounts.urls")),
-    path("join/", include("sessions_app.join_urls")),
+    path("join/", include("sessions_app.join.urls")),
     path("", include("notifications.urls")),
     path("contacts/", include("contacts.urls")),
     path("anymail/", include("anymail.urls")),

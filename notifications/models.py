@@ -14,7 +14,7 @@ class Notification(models.Model):
         RESCHEDULE = "reschedule", "Reschedule"
         CANCELLATION = "cancellation", "Cancellation"
         REMOVED = "participant_removed", "Participant removed"
-        EXTENDED = "session_extended", "Session time changed"
+        END_CHANGED = "end_changed", "End time changed"
         REASSIGNED = "host_reassigned", "Host reassigned"
         REMIND = "remind", "Manual reminder"
 
@@ -97,3 +97,14 @@ class HostNoticeSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Reminders for {self.host}"
+
+
+class SweepHeartbeat(models.Model):
+    """When the periodic sweep of due notices last ran (one row, pk 1), kept in the database so /healthz in
+    any web process can tell that beat and the workers still sweep: otherwise reminders and retries stop
+    going out and nothing says so."""
+
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Last sweep at {self.at:%Y-%m-%d %H:%M:%S}"

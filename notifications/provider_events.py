@@ -1,7 +1,7 @@
 """What the providers tell us after a notice has left: Twilio's message status callbacks and inbound STOP /
 START replies, and the email services' tracking events (through anymail). Every write they cause goes
-through the two services here, which also record the audit event; there is no person behind these changes,
-so the actor is always None.
+through the services here and in contacts.services, which also record the audit event; there is no person
+behind these changes, so the actor is always None.
 """
 
 import logging
@@ -11,8 +11,8 @@ import phonenumbers
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from contacts.models import Contact
+from accounts.audit import AuditAction, audit_record
+from contacts.services import contact_sms_opt_out
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -112,16 +112,14 @@ def notice_record_provider_status(
     audit_record(
         actor=None,
         acting_for=session.host if session is not None else None,
-        action="notice.provider_status",
-        obj=notification,
         organization_id=notification.organization_id,
-        details={
-            "provider_message_id": provider_message_id,
-            "provider_status": status,
-            "previous_provider_status": previous,
-            "error_code": error_code,
-            "last_error": notification.last_error,
-        },
+        action=AuditAction.NOTICE_PROVIDER_STATUS,
+        obj=notification,
+        provider_message_id=provider_message_id,
+        provider_status=status,
+        previous_provider_status=previous,
+        error_code=error_code,
+        last_error=notification.last_error,
     )
     if status in FAILED_STATUSES:
         logger.warning("Notice %s failed at the provider: %s", notification.pk, notification.last_error)
@@ -152,28 +150,9 @@ def _e164(phone: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@transaction.atomic
-def contact_sms_opt_out(*, phone: str, opted_out: bool) -> list[Contact]:
-    """Mark (or clear) the SMS opt-out of every contact with this number, in every organisation: the
-    person replied to our one sending number, so their STOP applies to all of them. Returns the contacts
-    that changed; a repeated STOP keeps the time of the first one."""
+def sms_opt_out_record(*, phone: str, opted_out: bool) -> list:
+    """An inbound STOP or START from this number: the contacts service marks every contact with it."""
     number = _e164(phone)
     if number is None:
         return []
-    now = timezone.now()
-    changed = []
-    for contact in Contact.objects.select_for_update().filter(phone=number).order_by("pk"):
-        if (contact.sms_opted_out_at is not None) == opted_out:
-            continue
-        contact.sms_opted_out_at = now if opted_out else None
-        contact.save(update_fields=["sms_opted_out_at", "updated_at"])
-        audit_record(
-            actor=None,
-            acting_for=None,
-            action="contact.sms_opt_out",
-            obj=contact,
-            organization_id=contact.organization_id,
-            details={"opted_out": opted_out},
-        )
-        changed.append(contact)
-    return changed
+    return contact_sms_opt_out(phone=number, opted_out=opted_out)

@@ -7,13 +7,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.errors import ValidationFailedError
 from accounts.models import User
-from accounts.selectors import hosts_actor_may_act_for
 from contacts.models import InviteMethod
 from notifications import channels
-from notifications.models import HostNoticeSettings, Notification, default_reminder_leads
+from notifications.models import Notification
 from notifications.rendering import as_email, render_notice
 from sessions_app.models import Participant, Session
 
@@ -49,7 +46,7 @@ _CHANNEL_FOR_METHOD = {
 }
 
 
-def notice_create(
+def notice_build(
     *,
     participant: Participant,
     kind: str,
@@ -57,44 +54,68 @@ def notice_create(
     key: str = "",
     context: dict | None = None,
 ) -> Notification | None:
-    """Queue one notice to a participant on their invite method, inside the caller's transaction.
+    """One notice to a participant on their invite method, not yet saved; None when their method is "none"
+    or they have no address for it.
 
-    The dedupe key names the event the notice is about, so a retried request or a repeated call
-    creates nothing twice. A notice withdrawn earlier and asked for again (a reminder re-planned after the
-    participant changed their method) comes back with the participant's current channel and address.
-    Participants whose method is "none" get no notice.
-    """
+    The dedupe key names the event the notice is about, so a retried request or a repeated call creates
+    nothing twice (notices_put)."""
     channel = _CHANNEL_FOR_METHOD.get(participant.invite_method)
     if channel is None or not participant.address:
         return None
     session = participant.session
-    dedupe_key = f"{kind}:p{participant.pk}:s{session.calendar_sequence}{':' + key if key else ''}"
-    fields = {
-        "channel": channel,
-        "recipient": participant.address,
-        "send_at": send_at or timezone.now(),
-        "context": context or {},
-    }
-    notification, created = Notification.objects.get_or_create(
-        dedupe_key=dedupe_key,
-        defaults={
-            "organization_id": session.organization_id,
-            "session": session,
-            "participant": participant,
-            "kind": kind,
-            **fields,
-        },
+    return Notification(
+        dedupe_key=f"{kind}:p{participant.pk}:s{session.calendar_sequence}{':' + key if key else ''}",
+        organization_id=session.organization_id,
+        session=session,
+        participant=participant,
+        kind=kind,
+        channel=channel,
+        recipient=participant.address,
+        send_at=send_at or timezone.now(),
+        context=context or {},
     )
-    if not created and notification.status == Notification.Status.CANCELLED:
-        for name, value in {
-            **fields,
-            "status": Notification.Status.PENDING,
-            "attempts": 0,
-            "last_error": "",
-        }.items():
-            setattr(notification, name, value)
-        notification.save()
-    return notification
+
+
+# What a notice withdrawn earlier and asked for again takes from the new one.
+_REVIVED_FIELDS = ("channel", "recipient", "send_at", "context", "status", "attempts", "last_error")
+
+
+def notices_put(notices: list[Notification | None]) -> list[Notification]:
+    """Queue notices inside the caller's transaction, in at most three queries however many there are.
+
+    A notice whose dedupe key exists already is not written again; one withdrawn earlier and asked for
+    again (a reminder re-planned after the participant changed their method) comes back with the new
+    channel and address. Returns the rows, in the order given, without the Nones."""
+    notices = [n for n in notices if n is not None]
+    if not notices:
+        return []
+    existing = {
+        n.dedupe_key: n for n in Notification.objects.filter(dedupe_key__in=[n.dedupe_key for n in notices])
+    }
+    new, revived, result = [], [], []
+    for notice in notices:
+        row = existing.get(notice.dedupe_key)
+        if row is None:
+            new.append(notice)
+            existing[notice.dedupe_key] = row = notice
+        elif row.status == Notification.Status.CANCELLED and row not in revived:
+            notice.status, notice.attempts, notice.last_error = Notification.Status.PENDING, 0, ""
+            for name in _REVIVED_FIELDS:
+                setattr(row, name, getattr(notice, name))
+            revived.append(row)
+        result.append(row)
+    Notification.objects.bulk_create(new)
+    if revived:
+        for row in revived:
+            row.updated_at = timezone.now()
+        Notification.objects.bulk_update(revived, [*_REVIVED_FIELDS, "updated_at"])
+    return result
+
+
+def notice_create(**options) -> Notification | None:
+    """Queue one notice to a participant (see notice_build and notices_put)."""
+    created = notices_put([notice_build(**options)])
+    return created[0] if created else None
 
 
 def host_notice_create(*, host: User, session: Session, kind: str, key: str, context: dict | None = None):
@@ -114,84 +135,18 @@ def host_notice_create(*, host: User, session: Session, kind: str, key: str, con
     return notification
 
 
-def notices_cancel_pending(*, session: Session, participant: Participant | None = None, kinds=None) -> int:
+def notices_cancel_pending(
+    *, sessions: list[Session], participants: list[Participant] | None = None, kinds=None
+) -> int:
     """Withdraw notices not yet sent (reminders of a moved or cancelled session, invites of a removed
-    participant). Rows a worker is sending right now are left to finish."""
-    rows = Notification.objects.filter(session=session, status=Notification.Status.PENDING)
-    if participant is not None:
-        rows = rows.filter(participant=participant)
+    participant), in one query for any number of sessions. Rows a worker is sending right now are left to
+    finish."""
+    rows = Notification.objects.filter(session__in=sessions, status=Notification.Status.PENDING)
+    if participants is not None:
+        rows = rows.filter(participant__in=participants)
     if kinds is not None:
         rows = rows.filter(kind__in=kinds)
     return rows.update(status=Notification.Status.CANCELLED, last_error="Withdrawn: the session changed.")
-
-
-MIN_REMINDER_LEAD = timedelta(minutes=10)
-MAX_REMINDER_LEAD = timedelta(days=14)
-
-
-@transaction.atomic
-def notice_settings_update(
-    *, actor: User, host: User, reminder_lead_minutes: list[int]
-) -> HostNoticeSettings:
-    """Set a host's reminder lead times and re-plan the reminders of their upcoming sessions."""
-    if not hosts_actor_may_act_for(actor=actor).filter(pk=host.pk).exists():
-        raise ValidationFailedError("You cannot change this host's reminders.")
-    leads = sorted({int(m) for m in reminder_lead_minutes}, reverse=True)
-    if len(leads) > 5:
-        raise ValidationFailedError("Choose at most 5 reminders.")
-    for minutes in leads:
-        if not MIN_REMINDER_LEAD <= timedelta(minutes=minutes) <= MAX_REMINDER_LEAD:
-            raise ValidationFailedError(
-                "Each reminder must be between 10 minutes and 14 days before the start."
-            )
-    row, _ = HostNoticeSettings.objects.update_or_create(host=host, defaults={"reminder_lead_minutes": leads})
-    upcoming = Session.objects.filter(
-        host=host, status__in=[Session.Status.SCHEDULED, Session.Status.LIVE], start_at__gt=timezone.now()
-    )
-    for session in upcoming:
-        reminders_schedule(session=session)
-    audit_record(
-        actor=actor,
-        acting_for=host,
-        action="notices.settings",
-        obj=row,
-        organization_id=host.organization.id,
-        details={"reminder_lead_minutes": leads},
-    )
-    return row
-
-
-def reminder_leads(host: User) -> list[timedelta]:
-    settings_row = HostNoticeSettings.objects.filter(host=host).first()
-    minutes = settings_row.reminder_lead_minutes if settings_row else default_reminder_leads()
-    return [timedelta(minutes=m) for m in sorted(set(minutes), reverse=True)]
-
-
-def reminders_schedule(
-    *, session: Session, participants: list[Participant] | None = None
-) -> list[Notification]:
-    """(Re)plan the reminders of a session: pending reminders are withdrawn and one row per lead time and
-    participant is written with its send_at. A reminder whose time has already passed is not planned
-    (a session booked 30 minutes ahead gets no 24-hour reminder)."""
-    if participants is None:
-        notices_cancel_pending(session=session, kinds=[Notification.Kind.REMINDER])
-        participants = list(session.participants.filter(removed_at__isnull=True))
-    now = timezone.now()
-    created = []
-    for lead in reminder_leads(session.host):
-        send_at = session.start_at - lead
-        if send_at <= now:
-            continue
-        for participant in participants:
-            notice = notice_create(
-                participant=participant,
-                kind=Notification.Kind.REMINDER,
-                send_at=send_at,
-                key=f"lead{int(lead.total_seconds() // 60)}",
-            )
-            if notice is not None:
-                created.append(notice)
-    return created
 
 
 def hand_over_after_commit(notifications: list[Notification | None]) -> None:

@@ -1,5 +1,7 @@
 from celery import shared_task
+from django.utils import timezone
 
+from notifications.models import SweepHeartbeat
 from notifications.services import notice_deliver, notices_hand_over_due
 
 
@@ -12,4 +14,8 @@ def deliver_notice(notification_id: int) -> None:
 @shared_task(ignore_result=True)
 def sweep_due_notices() -> int:
     # Beat runs this every NOTIFICATION_SWEEP_SECONDS: nothing depends on a message surviving in the broker.
-    return len(notices_hand_over_due())
+    handed = notices_hand_over_due()
+    # Written only after a sweep that went through, so /healthz sees the whole chain it depends on (beat,
+    # broker, a worker, the database) and not merely a beat process that is running.
+    SweepHeartbeat.objects.update_or_create(pk=1, defaults={"at": timezone.now()})
+    return len(handed)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from notifications.provider_events import contact_sms_opt_out, notice_record_provider_status, opt_out_keyword
+from notifications.provider_events import notice_record_provider_status, opt_out_keyword, sms_opt_out_record
 
 
 def _signed_by_twilio(request) -> bool:
@@ -48,7 +48,7 @@ def twilio_inbound(request):
         return HttpResponseForbidden()
     opted_out = opt_out_keyword(request.POST.get("Body", ""))
     if opted_out is not None:
-        contact_sms_opt_out(phone=request.POST.get("From", ""), opted_out=opted_out)
+        sms_opt_out_record(phone=request.POST.get("From", ""), opted_out=opted_out)
     # An empty answer: Twilio itself confirms a STOP or START to the person, and anything else people text
     # to our sending number is not read by anyone, so no reply is promised.
     return HttpResponse(str(MessagingResponse()), content_type="text/xml")

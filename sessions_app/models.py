@@ -1,6 +1,7 @@
 import secrets
 import uuid
 import zoneinfo
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
@@ -13,7 +14,7 @@ from accounts.timezones import TIME_ZONE_CHOICES
 from contacts.models import Contact, InviteMethod
 
 
-def new_room_name() -> str:
+def new_video_room_name() -> str:
     # The room name is the only thing standing between a stranger and the video room, so it carries
     # 128 random bits, like a join link.
     return f"session-{secrets.token_hex(16)}"
@@ -100,6 +101,45 @@ class BlockedSlot(models.Model):
         return self.note or "Blocked"
 
 
+# Cancel is offered until 5 minutes after the start; after that the session can only be removed (no notice).
+CANCEL_GRACE = timedelta(minutes=5)
+
+
+class Outcome(models.TextChoices):
+    """How a session ended, as the history shows and filters it."""
+
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    REMOVED = "removed", "Removed"
+    NO_SHOW = "no_show", "No-show"
+
+
+class SessionQuerySet(models.QuerySet):
+    def open(self, at: datetime | None = None) -> "SessionQuerySet":
+        """Sessions that still take their time: scheduled or live, and not yet ended."""
+        return self.filter(status__in=Session.OPEN_STATUSES, end_at__gt=at or timezone.now())
+
+    def ended(self, at: datetime | None = None) -> "SessionQuerySet":
+        """The history: sessions that have ended, and those cancelled or removed whenever planned."""
+        return self.filter(
+            models.Q(end_at__lte=at or timezone.now()) | models.Q(status__in=Session.CLOSED_STATUSES)
+        )
+
+    def with_outcome(self, at: datetime | None = None) -> "SessionQuerySet":
+        """Each session with `outcome_value` (an Outcome value), worked out in the database so the history
+        can filter on it; the same order of precedence as Session.outcome."""
+        return self.annotate(
+            outcome_value=models.Case(
+                models.When(status=Session.Status.CANCELLED, then=models.Value(Outcome.CANCELLED.value)),
+                models.When(status=Session.Status.REMOVED, then=models.Value(Outcome.REMOVED.value)),
+                models.When(no_show=True, then=models.Value(Outcome.NO_SHOW.value)),
+                models.When(end_at__lte=at or timezone.now(), then=models.Value(Outcome.COMPLETED.value)),
+                default=models.F("status"),
+                output_field=models.CharField(),
+            )
+        )
+
+
 class Session(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -107,6 +147,11 @@ class Session(models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
         REMOVED = "removed", "Removed"
+
+    # Open sessions hold their host's and room's time (the exclusion constraints of migration 0002 name the
+    # same two); closed ones can no longer change at all.
+    OPEN_STATUSES = (Status.SCHEDULED, Status.LIVE)
+    CLOSED_STATUSES = (Status.CANCELLED, Status.REMOVED)
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sessions")
     host = models.ForeignKey(
@@ -130,7 +175,9 @@ class Session(models.Model):
     cancel_reason = models.TextField(blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    room_name = models.CharField(max_length=64, default=new_room_name, unique=True, editable=False)
+    video_room_name = models.CharField(
+        max_length=64, default=new_video_room_name, unique=True, editable=False
+    )
     # Bumped on every change participants' calendars must pick up (RFC 5545 SEQUENCE).
     calendar_sequence = models.PositiveIntegerField(default=0)
     host_connected_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +186,8 @@ class Session(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["start_at", "id"]
@@ -151,19 +200,41 @@ class Session(models.Model):
         return self.title
 
     @property
-    def outcome(self) -> str:
-        """What the history shows: cancelled, removed, no-show or completed (or the live status)."""
-        if self.status in (self.Status.CANCELLED, self.Status.REMOVED):
-            return self.get_status_display()
-        if self.no_show:
-            return "No-show"
-        if self.end_at <= timezone.now():
-            return "Completed"
-        return self.get_status_display()
+    def state(self) -> "Session.Status":
+        """The status as it is now: a scheduled or live session whose end has passed is completed, even in
+        the moments before sessions_complete_ended writes it down."""
+        if self.status in self.OPEN_STATUSES and self.end_at <= timezone.now():
+            return self.Status.COMPLETED
+        return self.Status(self.status)
 
     @property
     def is_open(self) -> bool:
-        return self.status in (self.Status.SCHEDULED, self.Status.LIVE)
+        """Scheduled or live and not yet ended: the session can still be moved, cancelled or joined."""
+        return self.state in self.OPEN_STATUSES
+
+    @property
+    def is_closed(self) -> bool:
+        """Cancelled or removed: nothing about the session changes any more."""
+        return self.status in self.CLOSED_STATUSES
+
+    @property
+    def outcome(self) -> str:
+        """What the history shows: cancelled, removed, no-show or completed (or the state while it runs)."""
+        if self.is_closed:
+            return self.get_status_display()
+        if self.no_show:
+            return Outcome.NO_SHOW.label
+        return self.state.label
+
+    def cancel_offered(self, at: datetime | None = None) -> bool:
+        """Cancel until 5 minutes after the start; after that the session can only be removed."""
+        return (at or timezone.now()) <= self.start_at + CANCEL_GRACE
+
+
+class ParticipantQuerySet(models.QuerySet):
+    def active(self) -> "ParticipantQuerySet":
+        """Participants still on their session: a removed participant keeps their row for the history."""
+        return self.filter(removed_at__isnull=True)
 
 
 class Participant(models.Model):
@@ -176,7 +247,7 @@ class Participant(models.Model):
     email = models.EmailField(blank=True)
     phone = PhoneNumberField(blank=True)
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
-    # The join link is derived from these two (sessions_app.join_links); bumping the version revokes it.
+    # The join link is derived from these two (sessions_app.join.links); bumping the version revokes it.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     link_version = models.PositiveIntegerField(default=1)
     joined_at = models.DateTimeField(null=True, blank=True)
@@ -184,6 +255,8 @@ class Participant(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)
     last_reminded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ParticipantQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

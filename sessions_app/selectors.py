@@ -1,14 +1,21 @@
-from django.db.models import Case, Prefetch, QuerySet, Value, When
+"""Reads of sessions and what surrounds them, each scoped to the actor (DESIGN.md rule 4) and each a fixed
+number of queries however many rows there are. Views load sessions and participants only through these."""
+
+from datetime import datetime
+
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import hosts_actor_may_act_for
 from notifications.models import Notification
-from sessions_app.models import Participant, Session
+from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
 
 
 def sessions_visible_to(actor: User) -> QuerySet[Session]:
-    """Every session the actor may see (DESIGN.md rule 4): a host's own, or, for a scheduler, those of the
-    hosts of their organisation. Views load sessions only through this."""
+    """Every session the actor may see: a host's own, or, for a scheduler, those of the hosts of their
+    organisation."""
     if not actor.is_authenticated:
         return Session.objects.none()
     if actor.is_host:
@@ -18,11 +25,28 @@ def sessions_visible_to(actor: User) -> QuerySet[Session]:
     return Session.objects.none()
 
 
-def sessions_connectable_by(actor: User) -> QuerySet[Session]:
-    """Only the host connects to their own session; schedulers never do."""
-    if not actor.is_authenticated or not actor.is_host:
-        return Session.objects.none()
-    return Session.objects.filter(host=actor)
+def session_get_for(*, actor: User, pk: int, connecting: bool = False) -> Session:
+    """The one way a view loads a session: in the actor's scope, with its host, room and series, or a 404.
+    Only the host connects to their own session (`connecting`); schedulers never do."""
+    sessions = sessions_visible_to(actor)
+    if connecting:
+        sessions = sessions.filter(host=actor) if actor.is_host else Session.objects.none()
+    return get_object_or_404(sessions.select_related("host", "room", "series"), pk=pk)
+
+
+def participant_get_for(*, session: Session, pk: int) -> Participant:
+    """A participant still on a session the caller has already loaded through session_get_for, or a 404."""
+    participant = get_object_or_404(session.participants.active(), pk=pk)
+    participant.session = session
+    return participant
+
+
+def _active_participants(to_attr: str = "active_participants", queryset=None) -> Prefetch:
+    return Prefetch(
+        "participants",
+        queryset=(queryset if queryset is not None else Participant.objects.all()).active().order_by("id"),
+        to_attr=to_attr,
+    )
 
 
 def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
@@ -44,15 +68,75 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
             "-id",
         )
     )
-    participants = (
-        Participant.objects.filter(removed_at__isnull=True)
-        .order_by("id")
-        .prefetch_related(Prefetch("notifications", queryset=notices, to_attr="notices"))
+    participants = Participant.objects.prefetch_related(
+        Prefetch("notifications", queryset=notices, to_attr="notices")
     )
     return (
         sessions_visible_to(actor)
-        .filter(host=host, status__in=[Session.Status.SCHEDULED, Session.Status.LIVE], end_at__gt=now)
+        .open(at=now)
+        .filter(host=host)
         .select_related("host")
-        .prefetch_related(Prefetch("participants", queryset=participants))
+        .prefetch_related(_active_participants("active_participants", participants))
         .order_by("start_at", "id")
     )
+
+
+def working_hours_of(*, actor: User, host: User) -> QuerySet[WorkingHours]:
+    return WorkingHours.objects.filter(host__in=hosts_actor_may_act_for(actor=actor)).filter(host=host)
+
+
+def blocked_slots_of(*, actor: User, host: User) -> QuerySet[BlockedSlot]:
+    return BlockedSlot.objects.filter(host__in=hosts_actor_may_act_for(actor=actor)).filter(host=host)
+
+
+def rooms_of_organization(*, actor: User) -> QuerySet[Room]:
+    """The actor's organisation's rooms, each with how many open sessions are still to come in it."""
+    if not actor.is_authenticated or actor.organization is None:
+        return Room.objects.none()
+    return Room.objects.filter(organization=actor.organization).annotate(
+        upcoming_sessions=Count(
+            "sessions",
+            filter=Q(sessions__status__in=Session.OPEN_STATUSES, sessions__end_at__gt=timezone.now()),
+        )
+    )
+
+
+def sessions_between(*, actor: User, host: User, start: datetime, end: datetime) -> QuerySet[Session]:
+    """The host's sessions touching [start, end) for the calendar; removed ones are left out, because
+    removing takes a session off the host's pages."""
+    return (
+        sessions_visible_to(actor)
+        .filter(host=host, start_at__lt=end, end_at__gt=start)
+        .exclude(status=Session.Status.REMOVED)
+        .select_related("room")
+        .prefetch_related(_active_participants())
+        .order_by("start_at", "id")
+    )
+
+
+def sessions_history_for(
+    *,
+    actor: User,
+    host: User,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    outcome: str = "",
+) -> QuerySet[Session]:
+    """The host's past sessions, newest first, each with its `outcome_value`."""
+    now = timezone.now()
+    sessions = (
+        sessions_visible_to(actor)
+        .filter(host=host)
+        .ended(at=now)
+        .with_outcome(at=now)
+        .select_related("host")
+        .prefetch_related(_active_participants())
+        .order_by("-start_at", "-id")
+    )
+    if start is not None:
+        sessions = sessions.filter(start_at__gte=start)
+    if end is not None:
+        sessions = sessions.filter(start_at__lt=end)
+    if outcome:
+        sessions = sessions.filter(outcome_value=outcome)
+    return sessions

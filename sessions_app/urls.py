@@ -11,21 +11,22 @@ from sessions_app.views.actions import (
     RescheduleView,
     ScheduleNextView,
 )
-from sessions_app.views.availability import (
-    availability_page,
-    blocked_slot_add_view,
-    blocked_slot_delete_view,
-    working_hours_add_view,
-    working_hours_remove_view,
-)
 from sessions_app.views.calendar import calendar_view
 from sessions_app.views.history import history, history_csv
+from sessions_app.views.reminders import reminder_settings
 from sessions_app.views.rooms import (
     room_activate_view,
     room_add_view,
     room_deactivate_view,
     room_rename_view,
     rooms,
+)
+from sessions_app.views.working_hours import (
+    blocked_slot_add_view,
+    blocked_slot_delete_view,
+    working_hours,
+    working_hours_add_view,
+    working_hours_remove_view,
 )
 
 app_name = "sessions"
@@ -35,7 +36,7 @@ urlpatterns = [
     path("sessions/new/", dashboard.session_schedule_view, name="schedule"),
     path("sessions/<int:pk>/", dashboard.session_detail, name="detail"),
     path("sessions/<int:pk>/connect/", dashboard.session_connect_view, name="connect"),
-    path("sessions/<int:pk>/room/", dashboard.session_room, name="room"),
+    path("sessions/<int:pk>/video-room/", dashboard.session_video_room, name="video_room"),
     path("sessions/<int:pk>/participants/add/", participants.participant_add_view, name="participant_add"),
     path(
         "sessions/<int:pk>/participants/<int:participant_pk>/edit/",
@@ -53,6 +54,7 @@ urlpatterns = [
         name="participant_remove",
     ),
     path("sessions/<int:pk>/reschedule/", RescheduleView.as_view(), name="reschedule"),
+    # The free-slot answer beside a proposed time (Slot available / Host is not available / ...).
     path("sessions/<int:pk>/availability/", AvailabilityView.as_view(), name="availability"),
     path("sessions/<int:pk>/cancel/", CancelView.as_view(), name="cancel"),
     path("sessions/<int:pk>/remove/", RemoveView.as_view(), name="remove"),
@@ -60,11 +62,11 @@ urlpatterns = [
     path("sessions/<int:pk>/change-end/", ChangeEndView.as_view(), name="change_end"),
     path("sessions/<int:pk>/no-show/", NoShowView.as_view(), name="no_show"),
     path("sessions/<int:pk>/reassign/", ReassignView.as_view(), name="reassign"),
-    path("availability/", availability_page, name="availability_page"),
-    path("availability/hours/add/", working_hours_add_view, name="working_hours_add"),
-    path("availability/hours/<int:pk>/remove/", working_hours_remove_view, name="working_hours_remove"),
-    path("availability/blocks/add/", blocked_slot_add_view, name="blocked_slot_add"),
-    path("availability/blocks/<int:pk>/delete/", blocked_slot_delete_view, name="blocked_slot_delete"),
+    path("working-hours/", working_hours, name="working_hours"),
+    path("working-hours/add/", working_hours_add_view, name="working_hours_add"),
+    path("working-hours/<int:pk>/remove/", working_hours_remove_view, name="working_hours_remove"),
+    path("working-hours/blocks/add/", blocked_slot_add_view, name="blocked_slot_add"),
+    path("working-hours/blocks/<int:pk>/delete/", blocked_slot_delete_view, name="blocked_slot_delete"),
     path("rooms/", rooms, name="rooms"),
     path("rooms/add/", room_add_view, name="room_add"),
     path("rooms/<int:pk>/rename/", room_rename_view, name="room_rename"),
@@ -73,4 +75,5 @@ urlpatterns = [
     path("calendar/", calendar_view, name="calendar"),
     path("history/", history, name="history"),
     path("history/export.csv", history_csv, name="history_csv"),
+    path("settings/reminders/", reminder_settings, name="reminder_settings"),
 ]

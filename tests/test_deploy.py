@@ -1,10 +1,17 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from notifications.models import SweepHeartbeat
+from notifications.tasks import sweep_due_notices
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,26 +49,84 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
-def test_compose_file_runs_web_worker_beat_postgres_and_redis():
-    compose = (ROOT / "docker-compose.yml").read_text()
-    for service in ("web:", "worker:", "beat:", "db:", "redis:"):
-        assert f"\n  {service}" in compose
-    assert "gunicorn" in compose and "celery" in compose
+def _last_sweep(at):
+    SweepHeartbeat.objects.update_or_create(pk=1, defaults={"at": at})
 
 
 @pytest.mark.django_db
-def test_healthz_reports_database_and_broker(client):
+def test_healthz_reports_database_broker_and_beat(client):
+    _last_sweep(timezone.now())
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "beat": "ok"}
 
 
 @pytest.mark.django_db
 def test_healthz_reports_an_unreachable_broker(client, settings):
+    _last_sweep(timezone.now())
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     assert response.json()["broker"] != "ok"
+    assert response.json()["status"] == "unhealthy"
+
+
+@pytest.mark.django_db
+def test_healthz_is_unhealthy_until_beat_has_swept_once(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json() == {"status": "unhealthy", "database": "ok", "broker": "ok", "beat": "never"}
+
+
+@pytest.mark.django_db
+def test_healthz_reports_beat_stale_after_three_missed_sweeps(client, settings):
+    settings.NOTIFICATION_SWEEP_SECONDS = 10.0
+    swept_at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    _last_sweep(swept_at)
+    with time_machine.travel(swept_at + timedelta(seconds=30), tick=False):
+        response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json()["beat"] == "ok"
+    with time_machine.travel(swept_at + timedelta(seconds=31), tick=False):
+        response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json() == {"status": "unhealthy", "database": "ok", "broker": "ok", "beat": "stale"}
+
+
+@pytest.mark.django_db
+def test_each_sweep_records_its_time_for_healthz():
+    first, second = datetime(2026, 12, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 1, 9, 0, 10, tzinfo=UTC)
+    for moment in (first, second):
+        with time_machine.travel(moment, tick=False):
+            sweep_due_notices()
+    assert list(SweepHeartbeat.objects.values_list("pk", "at")) == [(1, second)]
+
+
+def test_task_time_limits_sit_between_the_provider_timeout_and_the_claim_lease(settings):
+    # The hard limit must kill a stuck send before its claim lapses and another worker sends it again; the
+    # soft limit must leave a provider call its whole time-out.
+    assert (
+        settings.PROVIDER_TIMEOUT_SECONDS
+        < settings.CELERY_TASK_SOFT_TIME_LIMIT
+        < settings.CELERY_TASK_TIME_LIMIT
+        < settings.NOTIFICATION_CLAIM_LEASE_SECONDS
+    )
+    assert celery_app.conf.task_soft_time_limit == settings.CELERY_TASK_SOFT_TIME_LIMIT
+    assert celery_app.conf.task_time_limit == settings.CELERY_TASK_TIME_LIMIT
+
+
+def test_task_time_limits_follow_a_shorter_claim_lease():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_TASK_", "DATABASE_URL"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.test", "NOTIFICATION_CLAIM_LEASE_SECONDS": "100"})
+    script = (
+        "import django; django.setup(); from config.celery import app; "
+        "print(app.conf.task_soft_time_limit, app.conf.task_time_limit)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["20.0", "40.0"]
 
 
 def test_every_provider_call_has_a_timeout(settings):

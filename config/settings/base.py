@@ -21,6 +21,10 @@ env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # A fixed key is only tolerable for the embedded development defaults; production.py requires its own.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdefghij")
+# Rotating the key: set the new one as DJANGO_SECRET_KEY and list the old ones here (comma-separated) until
+# the links and cookies signed with them have run out; join links, signed cookies and sessions verify with
+# any of them, and everything new is signed with DJANGO_SECRET_KEY.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -162,9 +166,8 @@ PROVIDER_TIMEOUT_SECONDS = env.int("PROVIDER_TIMEOUT_SECONDS", default=10)
 ANYMAIL.setdefault("REQUESTS_TIMEOUT", PROVIDER_TIMEOUT_SECONDS)
 EMAIL_TIMEOUT = PROVIDER_TIMEOUT_SECONDS
 
-# --- Payments --------------------------------------------------------------------------------------------
-STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# What a notice says comes from the app that wrote it; the outbox only renders and sends.
+NOTICE_CONTEXT = "sessions_app.notices.notice_context"
 
 # --- Video -----------------------------------------------------------------------------------------------
 VIDEO_PROVIDER = env("VIDEO_PROVIDER", default="sessions_app.video.JitsiProvider")
@@ -209,10 +212,25 @@ NOTIFICATION_SWEEP_SECONDS = env.float("NOTIFICATION_SWEEP_SECONDS", default=10.
 NOTIFICATION_REHAND_SECONDS = env.float("NOTIFICATION_REHAND_SECONDS", default=60.0)
 NOTIFICATION_CLAIM_LEASE_SECONDS = env.float("NOTIFICATION_CLAIM_LEASE_SECONDS", default=300.0)
 NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=30.0)
+# Time limits of every task, derived from the claim lease. The hard limit (SIGKILL of the worker process) is
+# well below the lease, so a stuck send is killed before its row lapses and another worker sends it too;
+# the gap also absorbs clock skew between workers (claimed_at is written by one clock, read by another).
+# The soft limit (SoftTimeLimitExceeded in the task) leaves a send six provider time-outs plus rendering,
+# and is an ordinary exception to notice_deliver: the notice is retried later, like any unexpected error.
+# Defaults with the 300 s lease: soft 60 s, hard 120 s.
+CELERY_TASK_SOFT_TIME_LIMIT = env.float(
+    "CELERY_TASK_SOFT_TIME_LIMIT", default=NOTIFICATION_CLAIM_LEASE_SECONDS / 5
+)
+CELERY_TASK_TIME_LIMIT = env.float("CELERY_TASK_TIME_LIMIT", default=NOTIFICATION_CLAIM_LEASE_SECONDS * 2 / 5)
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-notices": {
         "task": "notifications.tasks.sweep_due_notices",
         "schedule": NOTIFICATION_SWEEP_SECONDS,
+    },
+    # Pages read a session's state from its end at once (Session.state); this writes it down.
+    "complete-ended-sessions": {
+        "task": "sessions_app.tasks.complete_ended_sessions",
+        "schedule": env.float("SESSION_COMPLETE_SECONDS", default=60.0),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -1,6 +1,6 @@
 """The forms of the session actions (Manage menu and Quick actions). Each one turns what was typed into the
 arguments of one service; the service has the last word, and its refusals come back through
-`add_service_error`."""
+`sessions_app.views.common.form_error`."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,12 +8,10 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
-from accounts.errors import ApplicationError
 from sessions_app.availability import Availability
-from sessions_app.forms.schedule import local_to_utc
 from sessions_app.models import Session
 from sessions_app.services import FOLLOWING, THIS
-from sessions_app.timefmt import in_zone
+from sessions_app.timefmt import in_zone, local_to_utc
 
 SCOPE_CHOICES = [(THIS, "This session"), (FOLLOWING, "This and the following sessions")]
 
@@ -35,10 +33,6 @@ class SessionActionForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
-
-    def add_service_error(self, error: ApplicationError) -> None:
-        field = self.service_fields.get(error.field or "")
-        self.add_error(field if field in self.fields else None, error.message)
 
     def _add_scope(self) -> None:
         if self.session.series_id:
@@ -214,7 +208,7 @@ class NoShowForm(SessionActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        people = list(self.session.participants.filter(removed_at__isnull=True).order_by("id"))
+        people = list(self.session.participants.active().order_by("id"))
         self.fields["participants"].choices = [(p.pk, p.name) for p in people]
         self.names = {p.pk: p.name for p in people}
         if not self.is_bound:

@@ -4,9 +4,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
-from sessions_app.forms.schedule import local_to_utc
-from sessions_app.models import BlockedSlot, Room, WorkingHours
-from sessions_app.selectors_planning import Outcome
+from sessions_app.models import BlockedSlot, Outcome, Room, WorkingHours
+from sessions_app.timefmt import local_to_utc
 
 
 def _helper(*layout) -> FormHelper:

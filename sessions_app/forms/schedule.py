@@ -1,6 +1,4 @@
-import calendar
-import zoneinfo
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
@@ -11,45 +9,13 @@ from phonenumber_field.formfields import PhoneNumberField
 from accounts.timezones import TIME_ZONE_CHOICES
 from contacts.models import InviteMethod
 from sessions_app.models import Room, Series
+from sessions_app.recurrence import MAX_OCCURRENCES, series_length_until
 from sessions_app.services import ParticipantDetails, RepeatRule
-from sessions_app.services.scheduling import MAX_OCCURRENCES
+from sessions_app.timefmt import local_to_utc
 
 DURATION_CHOICES = [(m, f"{m} minutes") for m in (15, 20, 30, 45, 50, 60, 75, 90, 120)]
 REPEAT_CHOICES = [("", "Does not repeat"), *Series.Frequency.choices]
 REPEAT_ENDS_CHOICES = [("count", "After a number of sessions"), ("until", "On a date")]
-
-
-def local_to_utc(day, time, zone_name: str) -> datetime:
-    """A wall-clock date and time in a zone, as a UTC instant. Raises ValidationError for a time that does
-    not exist there (skipped by a daylight-saving change)."""
-    zone = zoneinfo.ZoneInfo(zone_name)
-    local = datetime.combine(day, time).replace(tzinfo=zone)
-    instant = local.astimezone(UTC)
-    if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise forms.ValidationError(
-            f"{time:%H:%M} does not exist on {day:%d %B %Y} in {zone_name}: the clocks change then. "
-            "Choose another time."
-        )
-    return instant
-
-
-def series_length_until(first: date, frequency: str, until: date) -> int:
-    """How many sessions a series starting on `first` has up to `until` (both the host's local dates),
-    counting at most one past the limit."""
-
-    def occurrence(index: int) -> date:
-        if frequency == Series.Frequency.MONTHLY:
-            month_index = first.month - 1 + index
-            year, month = first.year + month_index // 12, month_index % 12 + 1
-            return first.replace(
-                year=year, month=month, day=min(first.day, calendar.monthrange(year, month)[1])
-            )
-        return first + timedelta(weeks=(2 if frequency == Series.Frequency.BIWEEKLY else 1) * index)
-
-    count = 0
-    while count <= MAX_OCCURRENCES and occurrence(count) <= until:
-        count += 1
-    return count
 
 
 class SessionScheduleForm(forms.Form):

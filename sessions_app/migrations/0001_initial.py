@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
                 ('cancel_reason', models.TextField(blank=True)),
                 ('cancelled_at', models.DateTimeField(blank=True, null=True)),
                 ('uid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('room_name', models.CharField(default=sessions_app.models.new_room_name, editable=False, max_length=64, unique=True)),
+                ('room_name', models.CharField(default=sessions_app.models.new_video_room_name, editable=False, max_length=64, unique=True)),
                 ('calendar_sequence', models.PositiveIntegerField(default=0)),
                 ('host_connected_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

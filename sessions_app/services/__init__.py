@@ -16,6 +16,7 @@ from sessions_app.services.changes import (
     session_reassign,
     session_remove,
     session_reschedule,
+    sessions_complete_ended,
 )
 from sessions_app.services.participants import (
     participant_add,
@@ -24,6 +25,7 @@ from sessions_app.services.participants import (
     participant_remove,
     participant_update,
 )
+from sessions_app.services.reminders import reminder_leads, reminder_settings_update, reminders_plan
 from sessions_app.services.rooms import room_add, room_update
 from sessions_app.services.scheduling import (
     ParticipantDetails,
@@ -44,6 +46,9 @@ __all__ = [
     "participant_remind",
     "participant_remove",
     "participant_update",
+    "reminder_leads",
+    "reminder_settings_update",
+    "reminders_plan",
     "room_add",
     "room_update",
     "session_cancel",
@@ -55,6 +60,7 @@ __all__ = [
     "session_reschedule",
     "session_schedule",
     "session_schedule_next",
+    "sessions_complete_ended",
     "working_hours_add",
     "working_hours_remove",
 ]

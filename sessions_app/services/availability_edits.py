@@ -7,23 +7,13 @@ daylight-saving changes; blocked slots are instants, stored in UTC like sessions
 from datetime import datetime, time
 
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.errors import ValidationFailedError
+from accounts.audit import AuditAction, audit_record
 from accounts.models import User
+from config.errors import ValidationFailedError
 from sessions_app.models import BlockedSlot, WorkingHours
-from sessions_app.services.common import check_acts_for, now
-
-
-def _audit(*, actor: User, host: User, action: str, obj, **details) -> None:
-    audit_record(
-        actor=actor,
-        acting_for=host,
-        action=action,
-        obj=obj,
-        organization_id=host.organization.id,
-        details=details,
-    )
+from sessions_app.services.common import check_acts_for
 
 
 def _lock_host(host: User) -> None:
@@ -67,10 +57,11 @@ def working_hours_add(
             field="start_time",
         )
     hours = WorkingHours.objects.create(host=host, weekday=weekday, start_time=start_time, end_time=end_time)
-    _audit(
+    audit_record(
         actor=actor,
-        host=host,
-        action="availability.working_hours_add",
+        acting_for=host,
+        organization_id=host.organization.id,
+        action=AuditAction.WORKING_HOURS_ADD,
         obj=hours,
         weekday=weekday,
         start_time=f"{start_time:%H:%M}",
@@ -84,10 +75,11 @@ def working_hours_remove(*, actor: User, hours: WorkingHours) -> None:
     host = hours.host
     check_acts_for(actor=actor, host=host)
     # The audit event names the row, so it is written while the row still has its id.
-    _audit(
+    audit_record(
         actor=actor,
-        host=host,
-        action="availability.working_hours_remove",
+        acting_for=host,
+        organization_id=host.organization.id,
+        action=AuditAction.WORKING_HOURS_REMOVE,
         obj=hours,
         weekday=hours.weekday,
         start_time=f"{hours.start_time:%H:%M}",
@@ -106,7 +98,7 @@ def blocked_slot_add(
         raise ValidationFailedError("The blocked time needs a time zone.")
     if end_at <= start_at:
         raise ValidationFailedError("The end must be after the start.", field="end")
-    if end_at <= now():
+    if end_at <= timezone.now():
         raise ValidationFailedError("That time has already passed.", field="end")
     note = note.strip()
     if len(note) > BlockedSlot._meta.get_field("note").max_length:
@@ -119,10 +111,11 @@ def blocked_slot_add(
             field="start",
         )
     slot = BlockedSlot.objects.create(host=host, start_at=start_at, end_at=end_at, note=note)
-    _audit(
+    audit_record(
         actor=actor,
-        host=host,
-        action="availability.blocked_slot_add",
+        acting_for=host,
+        organization_id=host.organization.id,
+        action=AuditAction.BLOCKED_SLOT_ADD,
         obj=slot,
         start_at=start_at.isoformat(),
         end_at=end_at.isoformat(),
@@ -135,10 +128,11 @@ def blocked_slot_add(
 def blocked_slot_remove(*, actor: User, slot: BlockedSlot) -> None:
     host = slot.host
     check_acts_for(actor=actor, host=host)
-    _audit(
+    audit_record(
         actor=actor,
-        host=host,
-        action="availability.blocked_slot_remove",
+        acting_for=host,
+        organization_id=host.organization.id,
+        action=AuditAction.BLOCKED_SLOT_REMOVE,
         obj=slot,
         start_at=slot.start_at.isoformat(),
         end_at=slot.end_at.isoformat(),

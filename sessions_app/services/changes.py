@@ -1,30 +1,30 @@
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.errors import PermissionDeniedError, ValidationFailedError
-from accounts.models import Membership, User
+from accounts.audit import AuditAction, audit_record
+from accounts.models import AuditEvent, Membership, User
+from config.errors import PermissionDeniedError, ValidationFailedError
 from notifications.models import Notification
 from notifications.services import (
     hand_over_after_commit,
     host_notice_create,
-    notice_create,
+    notice_build,
     notices_cancel_pending,
-    reminders_schedule,
+    notices_put,
 )
+from sessions_app.availability import busy_times
 from sessions_app.models import Participant, Session
 from sessions_app.services.common import (
-    CANCEL_GRACE,
-    active_participants,
-    audit,
-    availability_excluding,
     check_bookable,
+    check_not_closed,
     check_not_live,
     check_open,
     lock_session,
-    now,
     save_guarded,
 )
+from sessions_app.services.reminders import reminders_plan
 
 THIS = "this"
 FOLLOWING = "following"
@@ -35,12 +35,10 @@ def _scope(session: Session, scope: str) -> list[Session]:
     if scope != FOLLOWING or session.series_id is None:
         return [session]
     return list(
-        Session.objects.select_for_update()
-        .filter(
-            series_id=session.series_id,
-            start_at__gte=session.start_at,
-            status__in=[Session.Status.SCHEDULED, Session.Status.LIVE],
-        )
+        Session.objects.select_for_update(of=("self",))
+        .open()
+        .filter(series_id=session.series_id, start_at__gte=session.start_at)
+        .select_related("host", "room")
         .order_by("start_at")
     )
 
@@ -52,15 +50,27 @@ def _person_key(participant: Participant) -> str:
     return f"a{participant.address or participant.pk}"
 
 
+def _active_participants(sessions: list[Session]) -> list[Participant]:
+    """The active participants of these sessions in one query, each with its (already loaded) session."""
+    by_pk = {session.pk: session for session in sessions}
+    participants = list(
+        Participant.objects.active().filter(session__in=sessions).order_by("session__start_at", "id")
+    )
+    for participant in participants:
+        participant.session = by_pk[participant.session_id]
+    return participants
+
+
 def _notify_each_person(*, sessions: list[Session], kind: str, key: str, context: dict) -> list[Notification]:
     """One notice per person for a change that spans several sessions, attached to their first one."""
     firsts: dict[str, Participant] = {}
-    for session in sessions:
-        for participant in active_participants(session):
-            firsts.setdefault(_person_key(participant), participant)
+    for participant in _active_participants(sessions):
+        firsts.setdefault(_person_key(participant), participant)
     if len(sessions) > 1:
         context = {**context, "occurrences": [s.start_at.isoformat() for s in sessions]}
-    return [notice_create(participant=p, kind=kind, key=key, context=context) for p in firsts.values()]
+    return notices_put(
+        [notice_build(participant=p, kind=kind, key=key, context=context) for p in firsts.values()]
+    )
 
 
 def _shift_wall_clock(moment: datetime, zone, delta: timedelta) -> datetime:
@@ -89,7 +99,7 @@ def session_reschedule(
     session = lock_session(actor=actor, session=session)
     check_open(session)
     check_not_live(session, "rescheduled")
-    if start_at <= now():
+    if start_at <= timezone.now():
         raise ValidationFailedError("Choose a new time in the future.", field="start")
     zone = session.host.zone
     delta = start_at.astimezone(zone).replace(tzinfo=None) - session.start_at.astimezone(zone).replace(
@@ -101,17 +111,29 @@ def session_reschedule(
     changes = []
     for occurrence in sessions:
         new_start = _shift_wall_clock(occurrence.start_at, zone, delta)
-        new_end = new_start + timedelta(minutes=occurrence.duration_minutes)
+        changes.append(
+            (
+                occurrence,
+                occurrence.start_at,
+                new_start,
+                new_start + timedelta(minutes=occurrence.duration_minutes),
+            )
+        )
+    busy = busy_times(
+        hosts=[session.host], start_at=changes[0][2], end_at=max(c[3] for c in changes), room=session.room
+    )
+    for occurrence, _old, new_start, new_end in changes:
         check_bookable(
-            availability=availability_excluding(occurrence, start_at=new_start, end_at=new_end),
+            availability=busy.availability(
+                host=session.host, start_at=new_start, end_at=new_end, exclude=[occurrence.pk]
+            ),
             zone=actor.time_zone,
         )
-        changes.append((occurrence, occurrence.start_at, new_start, new_end))
     for occurrence, _old, new_start, new_end in changes:
         occurrence.start_at, occurrence.end_at = new_start, new_end
         occurrence.calendar_sequence += 1
         save_guarded(occurrence, ["start_at", "end_at", "calendar_sequence"])
-        reminders_schedule(session=occurrence)
+    reminders_plan(sessions=sessions)
     notices = []
     if notify:
         notices = _notify_each_person(
@@ -120,10 +142,11 @@ def session_reschedule(
             key=f"r{session.calendar_sequence}",
             context={"old_start": changes[0][1].isoformat(), "reason": reason.strip()},
         )
-    audit(
+    audit_record(
         actor=actor,
         session=session,
-        action="session.reschedule",
+        obj=session,
+        action=AuditAction.SESSION_RESCHEDULE,
         old_start=changes[0][1].isoformat(),
         new_start=session.start_at.isoformat(),
         reason=reason.strip(),
@@ -139,31 +162,34 @@ def session_cancel(*, actor: User, session: Session, reason: str = "", scope: st
     """Cancel a session (or it and the following ones): participants are told, with a calendar CANCEL, and
     the slot frees. Once the start is more than 5 minutes past, a session is removed instead."""
     session = lock_session(actor=actor, session=session)
-    check_open(session)
-    if now() > session.start_at + CANCEL_GRACE:
+    # The cancel window closes before the end (5 minutes after the start), so it is the check that counts.
+    check_not_closed(session)
+    if not session.cancel_offered():
         raise ValidationFailedError(
             "This session started more than 5 minutes ago: remove it instead of cancelling."
         )
     sessions = _scope(session, scope)
+    moment = timezone.now()
     for occurrence in sessions:
         occurrence.status = Session.Status.CANCELLED
         occurrence.cancel_reason = reason.strip()
-        occurrence.cancelled_at = now()
+        occurrence.cancelled_at = moment
         occurrence.calendar_sequence += 1
         occurrence.save(
             update_fields=["status", "cancel_reason", "cancelled_at", "calendar_sequence", "updated_at"]
         )
-        notices_cancel_pending(session=occurrence)
+    notices_cancel_pending(sessions=sessions)
     notices = _notify_each_person(
         sessions=sessions,
         kind=Notification.Kind.CANCELLATION,
         key="cancel",
         context={"reason": reason.strip()},
     )
-    audit(
+    audit_record(
         actor=actor,
         session=session,
-        action="session.cancel",
+        obj=session,
+        action=AuditAction.SESSION_CANCEL,
         reason=reason.strip(),
         sessions=[s.pk for s in sessions],
         host_connected=session.host_connected_at is not None,
@@ -176,15 +202,15 @@ def session_cancel(*, actor: User, session: Session, reason: str = "", scope: st
 def session_remove(*, actor: User, session: Session) -> Session:
     """Take a session that started more than 5 minutes ago off the dashboard, without any notice."""
     session = lock_session(actor=actor, session=session)
-    check_open(session)
-    if now() <= session.start_at + CANCEL_GRACE:
+    check_not_closed(session)
+    if session.cancel_offered():
         raise ValidationFailedError(
             "Until 5 minutes after the start, cancel the session instead (participants are told)."
         )
     session.status = Session.Status.REMOVED
     session.save(update_fields=["status", "updated_at"])
-    notices_cancel_pending(session=session)
-    audit(actor=actor, session=session, action="session.remove")
+    notices_cancel_pending(sessions=[session])
+    audit_record(actor=actor, session=session, obj=session, action=AuditAction.SESSION_REMOVE)
     return session
 
 
@@ -195,13 +221,16 @@ def session_change_end(*, actor: User, session: Session, end_at: datetime, notif
     check_open(session)
     if end_at <= session.start_at:
         raise ValidationFailedError("The end must be after the start.", field="end")
-    if end_at <= now():
+    if end_at <= timezone.now():
         raise ValidationFailedError("The new end has already passed.", field="end")
     minutes = round((end_at - session.start_at).total_seconds() / 60)
     if not 5 <= minutes <= 24 * 60:
         raise ValidationFailedError("A session lasts between 5 minutes and 24 hours.", field="end")
+    busy = busy_times(hosts=[session.host], start_at=session.start_at, end_at=end_at, room=session.room)
     check_bookable(
-        availability=availability_excluding(session, start_at=session.start_at, end_at=end_at),
+        availability=busy.availability(
+            host=session.host, start_at=session.start_at, end_at=end_at, exclude=[session.pk]
+        ),
         zone=actor.time_zone,
     )
     old_end = session.end_at
@@ -210,18 +239,21 @@ def session_change_end(*, actor: User, session: Session, end_at: datetime, notif
     save_guarded(session, ["end_at", "duration_minutes", "calendar_sequence"])
     notices = []
     if notify:
-        notices = [
-            notice_create(
-                participant=p,
-                kind=Notification.Kind.EXTENDED,
-                context={"old_end": old_end.isoformat()},
-            )
-            for p in active_participants(session)
-        ]
-    audit(
+        notices = notices_put(
+            [
+                notice_build(
+                    participant=p,
+                    kind=Notification.Kind.END_CHANGED,
+                    context={"old_end": old_end.isoformat()},
+                )
+                for p in _active_participants([session])
+            ]
+        )
+    audit_record(
         actor=actor,
         session=session,
-        action="session.change_end",
+        obj=session,
+        action=AuditAction.SESSION_CHANGE_END,
         old_end=old_end.isoformat(),
         new_end=end_at.isoformat(),
     )
@@ -236,24 +268,25 @@ def session_mark_no_show(
     """Mark participants (or the whole session) as no-shows, once the session has started. The session stays
     in the history as a no-show, distinct from cancelled."""
     session = lock_session(actor=actor, session=session)
-    check_open(session)
-    if now() < session.start_at:
+    check_not_closed(session)
+    if timezone.now() < session.start_at:
         raise ValidationFailedError("You can mark no-shows once the session has started.")
-    participants = session.participants.filter(removed_at__isnull=True)
+    participants = session.participants.active()
     if not whole_session:
         if not participant_ids:
             raise ValidationFailedError("Choose who did not come.")
         participants = participants.filter(pk__in=participant_ids)
     marked = list(participants.values_list("pk", flat=True))
     Participant.objects.filter(pk__in=marked).update(no_show=True)
-    everyone = not session.participants.filter(removed_at__isnull=True, no_show=False).exists()
+    everyone = not session.participants.active().filter(no_show=False).exists()
     if whole_session or everyone:
         session.no_show = True
         session.save(update_fields=["no_show", "updated_at"])
-    audit(
+    audit_record(
         actor=actor,
         session=session,
-        action="session.no_show",
+        obj=session,
+        action=AuditAction.SESSION_NO_SHOW,
         participants=marked,
         whole_session=session.no_show,
     )
@@ -274,28 +307,30 @@ def session_reassign(*, actor: User, session: Session, new_host: User) -> Sessio
     ).exists()
     if not is_colleague or not new_host.is_active:
         raise PermissionDeniedError("Sessions can only go to a host of the same organisation.")
+    busy = busy_times(hosts=[new_host], start_at=session.start_at, end_at=session.end_at, room=session.room)
     check_bookable(
-        availability=availability_excluding(
-            session, start_at=session.start_at, end_at=session.end_at, host=new_host
+        availability=busy.availability(
+            host=new_host, start_at=session.start_at, end_at=session.end_at, exclude=[session.pk]
         ),
         zone=actor.time_zone,
     )
     previous = session.host
     session.host = new_host
     save_guarded(session, ["host"])
-    reminders_schedule(session=session)
+    reminders_plan(sessions=[session])
     notice = host_notice_create(
         host=new_host,
         session=session,
         kind=Notification.Kind.REASSIGNED,
-        key=f"from{previous.pk}-{now().timestamp():.0f}",
+        key=f"from{previous.pk}-{timezone.now().timestamp():.0f}",
         context={"previous_host": previous.full_name},
     )
-    audit(
+    audit_record(
         acting_for=previous,
         actor=actor,
         session=session,
-        action="session.reassign",
+        obj=session,
+        action=AuditAction.SESSION_REASSIGN,
         previous_host=previous.pk,
         new_host=new_host.pk,
     )
@@ -308,15 +343,45 @@ def session_connect(*, actor: User, session: Session) -> Session:
     """The host enters the room: the session becomes live."""
     if session.host_id != actor.pk:
         raise PermissionDeniedError("Only the session's host can connect.")
-    session = Session.objects.select_for_update().get(pk=session.pk)
-    check_open(session)
-    moment = now()
-    if moment < session.start_at - timedelta(minutes=15) or moment > session.end_at:
+    session = Session.objects.select_for_update(of=("self",)).select_related("host").get(pk=session.pk)
+    moment = timezone.now()
+    check_not_closed(session)
+    if moment < session.start_at - timedelta(minutes=15) or not session.is_open:
         raise ValidationFailedError("You can connect from 15 minutes before the start until the end.")
     first = session.host_connected_at is None
     session.status = Session.Status.LIVE
     session.host_connected_at = session.host_connected_at or moment
     session.save(update_fields=["status", "host_connected_at", "updated_at"])
     if first:
-        audit(actor=actor, session=session, action="session.connect")
+        audit_record(actor=actor, session=session, obj=session, action=AuditAction.SESSION_CONNECT)
     return session
+
+
+@transaction.atomic
+def sessions_complete_ended() -> int:
+    """Beat's periodic step: sessions still scheduled or live whose end has passed become completed, so the
+    status stored agrees with what the pages show (Session.state) and the rooms and hosts they held are
+    free in every query. Nobody is behind this change: the audit events name no actor."""
+    moment = timezone.now()
+    ended = list(
+        Session.objects.select_for_update(skip_locked=True)
+        .filter(status__in=Session.OPEN_STATUSES, end_at__lte=moment)
+        .values_list("pk", "organization_id", "host_id")
+    )
+    if not ended:
+        return 0
+    Session.objects.filter(pk__in=[pk for pk, _org, _host in ended]).update(
+        status=Session.Status.COMPLETED, updated_at=moment
+    )
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            organization_id=organization_id,
+            acting_for_id=host_id,
+            action=AuditAction.SESSION_COMPLETE.value,
+            object_type=Session._meta.label_lower,
+            object_id=str(pk),
+            created_at=moment,
+        )
+        for pk, organization_id, host_id in ended
+    )
+    return len(ended)

@@ -2,28 +2,21 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from accounts.errors import ValidationFailedError
+from accounts.audit import AuditAction, audit_record
 from accounts.models import User
+from config.errors import ValidationFailedError
 from contacts.models import InviteMethod
+from contacts.services import contact_follow_participant
 from notifications.models import Notification
-from notifications.services import (
-    hand_over_after_commit,
-    notice_create,
-    notices_cancel_pending,
-    reminders_schedule,
-)
+from notifications.services import hand_over_after_commit, notice_create, notices_cancel_pending
 from sessions_app.models import Participant, Session
-from sessions_app.services.common import audit, check_open, lock_session, now
-from sessions_app.services.scheduling import ParticipantDetails, participant_create, validate_participant
+from sessions_app.services.common import check_not_closed, check_open, lock_session
+from sessions_app.services.reminders import reminders_plan
+from sessions_app.services.scheduling import ParticipantDetails, participants_create, validate_participant
 
 REMIND_INTERVAL = timedelta(minutes=1)
-
-
-def _check_still_ahead(session: Session) -> None:
-    check_open(session)
-    if session.end_at <= now():
-        raise ValidationFailedError("This session has ended.")
 
 
 def _lock_participant(*, actor: User, participant: Participant) -> tuple[Session, Participant]:
@@ -39,11 +32,17 @@ def _lock_participant(*, actor: User, participant: Participant) -> tuple[Session
 def participant_add(*, actor: User, session: Session, details: ParticipantDetails) -> Participant:
     """Add someone to a session; a new person becomes a contact. Their invite and reminders go out."""
     session = lock_session(actor=actor, session=session)
-    _check_still_ahead(session)
-    participant = participant_create(session=session, details=details)
+    check_open(session)
+    [[participant]] = participants_create(actor=actor, sessions=[session], people=[details])
     notice = notice_create(participant=participant, kind=Notification.Kind.INVITE)
-    reminders_schedule(session=session, participants=[participant])
-    audit(actor=actor, session=session, action="participant.add", obj=participant, name=participant.name)
+    reminders_plan(sessions=[session], participants=[participant], replan=False)
+    audit_record(
+        actor=actor,
+        session=session,
+        action=AuditAction.PARTICIPANT_ADD,
+        obj=participant,
+        name=participant.name,
+    )
     hand_over_after_commit([notice])
     return participant
 
@@ -55,7 +54,7 @@ def participant_update(
     """Change how and where a participant hears from us, and their zone; their contact follows. The name is
     changed on the contact page. Planned reminders are re-planned for the new method."""
     session, participant = _lock_participant(actor=actor, participant=participant)
-    check_open(session)
+    check_not_closed(session)
     details = ParticipantDetails(
         name=participant.name, invite_method=invite_method, email=email, phone=phone, time_zone=time_zone
     )
@@ -70,14 +69,18 @@ def participant_update(
     participant.phone, participant.time_zone = phone or "", time_zone
     participant.save(update_fields=["invite_method", "email", "phone", "time_zone"])
     if participant.contact_id:
-        contact = participant.contact
-        contact.preferred_method, contact.time_zone = invite_method, time_zone
-        contact.email = email or contact.email
-        contact.phone = phone or contact.phone
-        contact.save(update_fields=["preferred_method", "time_zone", "email", "phone", "updated_at"])
-    notices_cancel_pending(session=session, participant=participant, kinds=[Notification.Kind.REMINDER])
-    reminders_schedule(session=session, participants=[participant])
-    audit(actor=actor, session=session, action="participant.update", obj=participant, before=before)
+        contact_follow_participant(
+            actor=actor,
+            contact=participant.contact,
+            preferred_method=invite_method,
+            email=email,
+            phone=phone,
+            time_zone=time_zone,
+        )
+    reminders_plan(sessions=[session], participants=[participant])
+    audit_record(
+        actor=actor, session=session, action=AuditAction.PARTICIPANT_UPDATE, obj=participant, before=before
+    )
     return participant
 
 
@@ -86,12 +89,12 @@ def participant_remind(*, actor: User, participant: Participant) -> Notification
     """Send the invite again now, on the participant's current method (after a changed contact detail).
     At most once a minute per participant."""
     session, participant = _lock_participant(actor=actor, participant=participant)
-    _check_still_ahead(session)
+    check_open(session)
     if participant.invite_method == InviteMethod.NONE:
         raise ValidationFailedError(
             f"{participant.name} is set to receive no messages. Edit their method first."
         )
-    moment = now()
+    moment = timezone.now()
     # A conditional update is the throttle, so two clicks racing each other still send one reminder.
     claimed = Participant.objects.filter(
         Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=moment - REMIND_INTERVAL),
@@ -104,7 +107,7 @@ def participant_remind(*, actor: User, participant: Participant) -> Notification
     notice = notice_create(
         participant=participant, kind=Notification.Kind.REMIND, key=f"{moment.timestamp():.0f}"
     )
-    audit(actor=actor, session=session, action="participant.remind", obj=participant)
+    audit_record(actor=actor, session=session, action=AuditAction.PARTICIPANT_REMIND, obj=participant)
     hand_over_after_commit([notice])
     return notice
 
@@ -114,15 +117,21 @@ def participant_remove(*, actor: User, participant: Participant) -> Participant:
     """Take someone off a session: their link stops working at once, pending notices are withdrawn, and they
     are told the invitation was withdrawn (unless they receive no messages)."""
     session, participant = _lock_participant(actor=actor, participant=participant)
-    check_open(session)
-    participant.removed_at = now()
+    check_not_closed(session)
+    participant.removed_at = timezone.now()
     participant.link_version += 1
     participant.save(update_fields=["removed_at", "link_version"])
-    notices_cancel_pending(session=session, participant=participant)
+    notices_cancel_pending(sessions=[session], participants=[participant])
     notice = None
-    if session.end_at > now():
+    if session.is_open:
         notice = notice_create(participant=participant, kind=Notification.Kind.REMOVED)
-    audit(actor=actor, session=session, action="participant.remove", obj=participant, name=participant.name)
+    audit_record(
+        actor=actor,
+        session=session,
+        action=AuditAction.PARTICIPANT_REMOVE,
+        obj=participant,
+        name=participant.name,
+    )
     hand_over_after_commit([notice])
     return participant
 
@@ -133,9 +142,11 @@ def participant_record_join(*, participant: Participant) -> Participant:
         return participant
     with transaction.atomic():
         updated = Participant.objects.filter(pk=participant.pk, joined_at__isnull=True).update(
-            joined_at=now()
+            joined_at=timezone.now()
         )
         if updated:
             participant.refresh_from_db(fields=["joined_at"])
-            audit(actor=None, session=participant.session, action="participant.join", obj=participant)
+            audit_record(
+                actor=None, session=participant.session, action=AuditAction.PARTICIPANT_JOIN, obj=participant
+            )
     return participant

@@ -7,9 +7,9 @@ Schedule form; the sessions already booked in it keep it.
 
 from django.db import IntegrityError, transaction
 
-from accounts.audit import audit_record
-from accounts.errors import PermissionDeniedError, ValidationFailedError
+from accounts.audit import AuditAction, audit_record
 from accounts.models import User
+from config.errors import PermissionDeniedError, ValidationFailedError
 from sessions_app.models import Room
 
 NAME_MAX_LENGTH = Room._meta.get_field("name").max_length
@@ -44,17 +44,6 @@ def _save(room: Room, *, name: str, **save_options) -> None:
         raise ValidationFailedError(f"There is already a room called “{name}”.", field="name") from error
 
 
-def _audit(*, actor: User, room: Room, action: str, **details) -> None:
-    audit_record(
-        actor=actor,
-        acting_for=actor,
-        action=action,
-        obj=room,
-        organization_id=room.organization_id,
-        details=details,
-    )
-
-
 @transaction.atomic
 def room_add(*, actor: User, name: str) -> Room:
     _check_manages_rooms(actor=actor)
@@ -62,7 +51,14 @@ def room_add(*, actor: User, name: str) -> Room:
     name = _clean_name(name=name, organization_id=organization.id)
     room = Room(organization=organization, name=name)
     _save(room, name=name)
-    _audit(actor=actor, room=room, action="room.add", name=name)
+    audit_record(
+        actor=actor,
+        acting_for=actor,
+        organization_id=room.organization_id,
+        action=AuditAction.ROOM_ADD,
+        obj=room,
+        name=name,
+    )
     return room
 
 
@@ -82,5 +78,12 @@ def room_update(*, actor: User, room: Room, name: str | None = None, is_active: 
         room.is_active = is_active
     if changes:
         _save(room, name=room.name, update_fields=["name", "is_active"])
-        _audit(actor=actor, room=room, action="room.update", **changes)
+        audit_record(
+            actor=actor,
+            acting_for=actor,
+            organization_id=room.organization_id,
+            action=AuditAction.ROOM_UPDATE,
+            obj=room,
+            **changes,
+        )
     return room

@@ -1,27 +1,21 @@
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.errors import ValidationFailedError
+from accounts.audit import AuditAction, audit_record
 from accounts.models import User
-from contacts.models import Contact, InviteMethod
-from contacts.services import contact_match_or_create
+from config.errors import ValidationFailedError
+from contacts.models import InviteMethod
+from contacts.services import ContactDetails, contacts_match_or_create
 from notifications.models import Notification
-from notifications.services import hand_over_after_commit, notice_create, reminders_schedule
-from sessions_app.availability import availability_for
+from notifications.services import hand_over_after_commit, notice_build, notices_put
+from sessions_app.availability import busy_times
 from sessions_app.models import Participant, Room, Series, Session
-from sessions_app.services.common import (
-    audit,
-    check_acts_for,
-    check_bookable,
-    lock_session,
-    now,
-    save_guarded,
-)
-
-MAX_OCCURRENCES = 52
+from sessions_app.recurrence import MAX_OCCURRENCES, occurrence_walls
+from sessions_app.services.common import check_acts_for, check_bookable, lock_session, sessions_insert_guarded
+from sessions_app.services.reminders import reminders_plan
 
 
 @dataclass
@@ -32,6 +26,17 @@ class ParticipantDetails:
     phone: str = ""
     time_zone: str = "UTC"
     contact_id: int | None = None
+
+    @classmethod
+    def of(cls, participant: Participant) -> "ParticipantDetails":
+        return cls(
+            name=participant.name,
+            invite_method=participant.invite_method,
+            email=participant.email,
+            phone=str(participant.phone) if participant.phone else "",
+            time_zone=participant.time_zone,
+            contact_id=participant.contact_id,
+        )
 
 
 @dataclass
@@ -50,38 +55,45 @@ def validate_participant(details: ParticipantDetails) -> None:
         raise ValidationFailedError(f"Enter a mobile number for {details.name}.", field="phone")
 
 
-def participant_create(*, session: Session, details: ParticipantDetails) -> Participant:
-    """A participant row and its contact (matched, or created for a new person), inside the caller's
-    transaction and audit."""
-    validate_participant(details)
-    contact = None
-    if details.contact_id:
-        contact = Contact.objects.filter(organization=session.organization, pk=details.contact_id).first()
-    if contact is None:
-        contact = contact_match_or_create(
-            organization=session.organization,
-            name=details.name.strip(),
-            email=details.email,
-            phone=details.phone,
-            preferred_method=details.invite_method,
-            time_zone=details.time_zone,
-        )
-    return Participant.objects.create(
-        session=session,
-        contact=contact,
-        name=details.name.strip(),
-        invite_method=details.invite_method,
-        email=details.email,
-        phone=details.phone or "",
-        time_zone=details.time_zone,
+def participants_create(
+    *, actor: User, sessions: list[Session], people: list[ParticipantDetails]
+) -> list[list[Participant]]:
+    """Each person on each session, with their contact (matched once per person, or created for a new
+    person), inside the caller's transaction and audit: one row list per person, in session order."""
+    for details in people:
+        validate_participant(details)
+    contacts = contacts_match_or_create(
+        actor=actor,
+        organization=sessions[0].organization,
+        people=[
+            ContactDetails(
+                name=d.name.strip(),
+                email=d.email,
+                phone=d.phone,
+                preferred_method=d.invite_method,
+                time_zone=d.time_zone,
+                contact_id=d.contact_id,
+            )
+            for d in people
+        ],
     )
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    rows = [
+        [
+            Participant(
+                session=session,
+                contact=contact,
+                name=details.name.strip(),
+                invite_method=details.invite_method,
+                email=details.email,
+                phone=details.phone or "",
+                time_zone=details.time_zone,
+            )
+            for session in sessions
+        ]
+        for details, contact in zip(people, contacts, strict=True)
+    ]
+    Participant.objects.bulk_create([row for person in rows for row in person])
+    return rows
 
 
 def occurrence_starts(*, first: datetime, zone, rule: RepeatRule | None) -> list[datetime]:
@@ -96,25 +108,18 @@ def occurrence_starts(*, first: datetime, zone, rule: RepeatRule | None) -> list
         raise ValidationFailedError(
             f"A series can have at most {MAX_OCCURRENCES} sessions.", field="repeat_count"
         )
-    local = first.astimezone(zone).replace(tzinfo=None)
-    starts = []
-    index = 0
-    while not rule.count or len(starts) < rule.count:
-        if rule.frequency == Series.Frequency.MONTHLY:
-            wall = _add_months(local, index)
-        else:
-            weeks = 2 if rule.frequency == Series.Frequency.BIWEEKLY else 1
-            wall = local + timedelta(weeks=weeks * index)
-        if rule.until and wall.date() > rule.until:
-            break
-        if len(starts) == MAX_OCCURRENCES:
-            raise ValidationFailedError(
-                f"That would make more than {MAX_OCCURRENCES} sessions. Choose an earlier last date.",
-                field="repeat_until",
-            )
-        starts.append(wall.replace(tzinfo=zone).astimezone(first.tzinfo))
-        index += 1
-    return starts
+    walls = occurrence_walls(
+        first=first.astimezone(zone).replace(tzinfo=None),
+        frequency=rule.frequency,
+        count=rule.count,
+        until=rule.until,
+    )
+    if len(walls) > MAX_OCCURRENCES:
+        raise ValidationFailedError(
+            f"That would make more than {MAX_OCCURRENCES} sessions. Choose an earlier last date.",
+            field="repeat_until",
+        )
+    return [wall.replace(tzinfo=zone).astimezone(first.tzinfo) for wall in walls]
 
 
 @transaction.atomic
@@ -132,67 +137,73 @@ def session_schedule(
     """Schedule a session (or a series of them) for a host, with participants, invites and reminders.
 
     A series sends each participant one invite that lists every date, not one per occurrence; each
-    occurrence still has its own participants, join links and reminders.
+    occurrence still has its own participants, join links and reminders. The whole booking is a fixed
+    number of queries however many occurrences and participants it has: the availability of the whole
+    series is read at once, and sessions, participants and notices are each written in one statement.
     """
     check_acts_for(actor=actor, host=host)
     if start_at.tzinfo is None:
         raise ValidationFailedError("The start time needs a time zone.")
-    if start_at + timedelta(minutes=duration_minutes) <= now():
+    if start_at + timedelta(minutes=duration_minutes) <= timezone.now():
         raise ValidationFailedError(
             "That time has already passed. Choose a time in the future.", field="start"
         )
     if not participants:
         raise ValidationFailedError("Add at least one participant.")
-    if room is not None and room.organization_id != host.organization.id:
+    organization = host.organization
+    if room is not None and room.organization_id != organization.id:
         raise ValidationFailedError("That room belongs to another organisation.", field="room")
+    length = timedelta(minutes=duration_minutes)
     starts = occurrence_starts(first=start_at, zone=host.zone, rule=repeat)
-    series = None
-    if len(starts) > 1:
-        series = Series.objects.create(organization=host.organization, host=host, frequency=repeat.frequency)
-    sessions = []
+    busy = busy_times(hosts=[host], start_at=starts[0], end_at=starts[-1] + length, room=room)
     for start in starts:
-        end = start + timedelta(minutes=duration_minutes)
         check_bookable(
-            availability=availability_for(host=host, start_at=start, end_at=end, room=room),
+            availability=busy.availability(host=host, start_at=start, end_at=start + length),
             zone=actor.time_zone,
         )
-        session = Session(
-            organization=host.organization,
+    series = None
+    if len(starts) > 1:
+        series = Series.objects.create(organization=organization, host=host, frequency=repeat.frequency)
+    sessions = [
+        Session(
+            organization=organization,
             host=host,
             title=title.strip(),
             start_at=start,
-            end_at=end,
+            end_at=start + length,
             duration_minutes=duration_minutes,
             room=room,
             series=series,
             created_by=actor,
         )
-        save_guarded(session)
-        sessions.append(session)
-    first = sessions[0]
-    notices = []
+        for start in starts
+    ]
+    sessions_insert_guarded(sessions)
+    people = participants_create(actor=actor, sessions=sessions, people=participants)
     occurrences = [s.start_at.isoformat() for s in sessions] if series else []
-    for details in participants:
-        rows = [participant_create(session=s, details=details) for s in sessions]
-        notices.append(
-            notice_create(
+    invites = notices_put(
+        [
+            notice_build(
                 participant=rows[0], kind=Notification.Kind.INVITE, context={"occurrences": occurrences}
             )
-        )
-    for session in sessions:
-        reminders_schedule(session=session)
-    audit(
+            for rows in people
+        ]
+    )
+    reminders_plan(sessions=sessions, participants=[row for rows in people for row in rows], replan=False)
+    first = sessions[0]
+    audit_record(
         actor=actor,
         session=first,
-        action="session.schedule",
+        action=AuditAction.SESSION_SCHEDULE,
+        obj=first,
         title=first.title,
         start_at=first.start_at.isoformat(),
         duration_minutes=duration_minutes,
-        participants=list(first.participants.values_list("pk", flat=True)),
+        participants=[rows[0].pk for rows in people],
         series=series.pk if series else None,
         occurrences=len(sessions),
     )
-    hand_over_after_commit(notices)
+    hand_over_after_commit(invites)
     return first
 
 
@@ -202,25 +213,20 @@ def session_schedule_next(
 ) -> Session:
     """A new session with the same host, participants, length and room; their invites go out."""
     previous = lock_session(actor=actor, session=session)
-    participants = [
-        ParticipantDetails(
-            name=p.name,
-            invite_method=p.invite_method,
-            email=p.email,
-            phone=str(p.phone) if p.phone else "",
-            time_zone=p.time_zone,
-            contact_id=p.contact_id,
-        )
-        for p in previous.participants.filter(removed_at__isnull=True).order_by("id")
-    ]
     created = session_schedule(
         actor=actor,
         host=previous.host,
         title=title or previous.title,
         start_at=start_at,
         duration_minutes=previous.duration_minutes,
-        participants=participants,
+        participants=[ParticipantDetails.of(p) for p in previous.participants.active().order_by("id")],
         room=previous.room,
     )
-    audit(actor=actor, session=previous, action="session.schedule_next", next_session=created.pk)
+    audit_record(
+        actor=actor,
+        session=previous,
+        action=AuditAction.SESSION_SCHEDULE_NEXT,
+        obj=previous,
+        next_session=created.pk,
+    )
     return created

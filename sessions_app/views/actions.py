@@ -3,13 +3,13 @@ exactly one service, for the host and for a scheduler acting for them."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.generic import FormView, TemplateView
 
-from accounts.errors import ApplicationError
+from config.errors import ApplicationError
 from sessions_app.availability import availability_for, colleagues_with_availability
 from sessions_app.forms.actions import (
     CancelForm,
@@ -22,7 +22,7 @@ from sessions_app.forms.actions import (
     TimeWindowForm,
 )
 from sessions_app.models import Session
-from sessions_app.selectors import sessions_visible_to
+from sessions_app.selectors import session_get_for
 from sessions_app.services import (
     FOLLOWING,
     session_cancel,
@@ -33,8 +33,8 @@ from sessions_app.services import (
     session_reschedule,
     session_schedule_next,
 )
-from sessions_app.templatetags.session_actions import cancel_offered
 from sessions_app.timefmt import format_when
+from sessions_app.views.common import form_error
 
 
 @method_decorator(login_required, name="dispatch")
@@ -48,9 +48,7 @@ class SessionScopedView:
     http_method_names = ["get", "post"]
 
     def dispatch(self, request, *args, **kwargs):
-        self.session = get_object_or_404(
-            sessions_visible_to(request.user).select_related("host", "room", "series"), pk=kwargs["pk"]
-        )
+        self.session = session_get_for(actor=request.user, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def when(self, moment) -> str:
@@ -71,7 +69,7 @@ class SessionActionView(SessionScopedView, FormView):
         try:
             result = self.perform(form)
         except ApplicationError as error:
-            form.add_service_error(error)
+            form_error(form, error, form.service_fields)
             return self.form_invalid(form)
         messages.success(self.request, self.success_message(form, result))
         return redirect(self.redirect_to(result))
@@ -196,7 +194,7 @@ class ScheduleNextView(TimeWindowActionView):
     availability_mode = "next"
 
     def get_context_data(self, **kwargs):
-        participants = self.session.participants.filter(removed_at__isnull=True).order_by("id")
+        participants = self.session.participants.active().order_by("id")
         return super().get_context_data(participants=participants, **kwargs)
 
     def perform(self, form):
@@ -208,7 +206,7 @@ class ScheduleNextView(TimeWindowActionView):
         )
 
     def success_message(self, form, result):
-        count = result.participants.filter(removed_at__isnull=True).count()
+        count = result.participants.active().count()
         return (
             f"“{result.title}” is scheduled for {self.when(result.start_at)}. Invites are on their way to "
             f"{count} participant{'s' if count != 1 else ''}."
@@ -221,7 +219,7 @@ class CancelView(SessionActionView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            offered=self.session.is_open and cancel_offered(self.session), **kwargs
+            offered=self.session.is_open and self.session.cancel_offered(), **kwargs
         )
 
     def perform(self, form):
@@ -249,7 +247,7 @@ class RemoveView(SessionActionView):
     template_name = "sessions_app/actions/remove.html"
 
     def get_context_data(self, **kwargs):
-        offered = self.session.is_open and not cancel_offered(self.session)
+        offered = not self.session.is_closed and not self.session.cancel_offered()
         return super().get_context_data(offered=offered, **kwargs)
 
     def perform(self, form):

@@ -1,29 +1,20 @@
 """Week and month calendars of a host's sessions and blocked times, server-rendered.
 
-Every view loads its objects through the scoped selectors first (a 404 outside the actor's scope), then
-checks the role and the HTTP method, then calls one service."""
+Every object comes through the scoped selectors (a 404 outside the actor's scope)."""
 
 import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from accounts.middleware import host_or_redirect
 from sessions_app.models import WorkingHours
-from sessions_app.selectors_planning import (
-    blocked_slots_of,
-    sessions_between,
-    working_hours_of,
-)
+from sessions_app.selectors import blocked_slots_of, sessions_between, working_hours_of
 from sessions_app.timefmt import local_midnight
-from sessions_app.views.common import require_get
-
-# Calendar -------------------------------------------------------------------------------------------------
+from sessions_app.views.common import host_required, refuse_method
 
 # The week grid shows at least these hours; it grows to fit sessions and working hours outside them.
 WEEK_FIRST_HOUR, WEEK_LAST_HOUR = 7, 20
@@ -136,8 +127,6 @@ def _calendar_days(
         cell = CalendarDay(day=day, in_month=month is None or day.month == month, is_today=day == today)
         for session in sessions:
             if minutes := _clip(session.start_at, session.end_at, day, zone):
-                session.local_start = session.start_at.astimezone(zone)
-                session.local_end = session.end_at.astimezone(zone)
                 cell.sessions.append(Placed(session, *minutes))
         for block in blocks:
             if minutes := _clip(block.start_at, block.end_at, day, zone):
@@ -185,12 +174,9 @@ def _calendar_url(view: str, day: date | None = None) -> str:
     return f"{reverse('sessions:calendar')}?{urlencode(query)}"
 
 
-@login_required
-def calendar_view(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
-    if refused := require_get(request):
+@host_required
+def calendar_view(request, host):
+    if refused := refuse_method(request, "GET"):
         return refused
     zone = request.user.zone
     today = timezone.now().astimezone(zone).date()

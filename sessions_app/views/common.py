@@ -1,19 +1,40 @@
-"""Small pieces every session view uses."""
+"""The pieces every session view uses: the host a page works on, the HTTP method, and a service's refusal
+shown on a form."""
 
-from django.http import HttpResponseNotAllowed
+from functools import wraps
 
-from accounts.errors import ApplicationError
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+
+from config.errors import ApplicationError
+
+
+def host_required(view):
+    """The view works on one host's sessions and receives that host after the request: a host's own, or the
+    one a scheduler chose on the Scheduling tab (a scheduler who has chosen none is sent there); any other
+    account has no sessions (404)."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.host is None:
+            if request.user.is_scheduler:
+                return redirect("accounts:scheduling")
+            raise Http404("This account has no sessions.")
+        return view(request, request.host, *args, **kwargs)
+
+    return wrapped
+
+
+def refuse_method(request, *allowed: str) -> HttpResponseNotAllowed | None:
+    """A 405 unless the request uses one of `allowed`. Called after the view has loaded its objects in the
+    actor's scope, so a 405 never tells a stranger that something exists."""
+    return None if request.method in allowed else HttpResponseNotAllowed(allowed)
 
 
 def form_error(form, error: ApplicationError, aliases: dict[str, str] | None = None) -> None:
-    """A service's refusal, shown on the field it names when the form has one, else above the form."""
-    name = (aliases or {}).get(error.field, error.field)
+    """A service's refusal, shown on the field it names (under this form's name for it, `aliases`) when the
+    form has that field, else above the form."""
+    name = (aliases or {}).get(error.field or "", error.field)
     form.add_error(name if name in form.fields else None, error.message)
-
-
-def require_get(request):
-    return None if request.method == "GET" else HttpResponseNotAllowed(["GET"])
-
-
-def require_post(request):
-    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])

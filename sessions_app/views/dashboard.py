@@ -1,29 +1,24 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from accounts.errors import ApplicationError
-from accounts.middleware import host_or_redirect
+from config.errors import ApplicationError
 from sessions_app.forms.schedule import ParticipantFormSet, SessionScheduleForm
-from sessions_app.join_links import join_url
-from sessions_app.selectors import sessions_connectable_by, sessions_upcoming_for, sessions_visible_to
+from sessions_app.join.links import join_url
+from sessions_app.selectors import session_get_for, sessions_upcoming_for
 from sessions_app.services import session_connect, session_schedule
 from sessions_app.timefmt import in_zone
 from sessions_app.video import video_provider
+from sessions_app.views.common import form_error, host_required, refuse_method
 
 
-@login_required
-def dashboard(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
-    sessions = sessions_upcoming_for(actor=request.user, host=host)
+@host_required
+def dashboard(request, host):
+    if refused := refuse_method(request, "GET"):
+        return refused
     days: dict = {}
-    for session in sessions:
-        session.local_start = in_zone(session.start_at, request.user.time_zone)
-        session.local_end = in_zone(session.end_at, request.user.time_zone)
-        days.setdefault(session.local_start.date(), []).append(session)
+    for session in sessions_upcoming_for(actor=request.user, host=host):
+        days.setdefault(in_zone(session.start_at, request.user.time_zone).date(), []).append(session)
     return render(
         request,
         "sessions_app/dashboard.html",
@@ -31,11 +26,10 @@ def dashboard(request):
     )
 
 
-@login_required
-def session_schedule_view(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
+@host_required
+def session_schedule_view(request, host):
+    if refused := refuse_method(request, "GET", "POST"):
+        return refused
     formset_options = {"prefix": "participants", "form_kwargs": {"default_zone": host.time_zone}}
     if request.method == "POST":
         form = SessionScheduleForm(request.POST, host=host)
@@ -56,7 +50,7 @@ def session_schedule_view(request):
                     repeat=form.cleaned_data["repeat_rule"],
                 )
             except ApplicationError as error:
-                form.add_error(None, error.message)
+                form_error(form, error, {"start": "time"})
             else:
                 count = len(participants)
                 scheduled = "is scheduled"
@@ -80,23 +74,19 @@ def session_schedule_view(request):
 
 @login_required
 def session_detail(request, pk: int):
-    session = get_object_or_404(sessions_visible_to(request.user).select_related("host"), pk=pk)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
-    participants = list(
-        session.participants.filter(removed_at__isnull=True).select_related("contact").order_by("id")
-    )
+    session = session_get_for(actor=request.user, pk=pk)
+    if refused := refuse_method(request, "GET"):
+        return refused
+    participants = list(session.participants.active().select_related("contact").order_by("id"))
     for participant in participants:
+        participant.session = session
         participant.link = join_url(participant)
-    zone = request.user.time_zone
     return render(
         request,
         "sessions_app/session_detail.html",
         {
             "session": session,
             "participants": participants,
-            "local_start": in_zone(session.start_at, zone),
-            "local_end": in_zone(session.end_at, zone),
             "notices": session.notifications.select_related("participant").order_by("-created_at", "-id"),
             "can_connect": request.user.pk == session.host_id,
         },
@@ -105,24 +95,25 @@ def session_detail(request, pk: int):
 
 @login_required
 def session_connect_view(request, pk: int):
-    # The scope is checked before the verb: a session that is not the actor's is a 404 whatever the method.
-    session = get_object_or_404(sessions_connectable_by(request.user), pk=pk)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    session = session_get_for(actor=request.user, pk=pk, connecting=True)
+    if refused := refuse_method(request, "POST"):
+        return refused
     try:
         session_connect(actor=request.user, session=session)
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("sessions:detail", pk=session.pk)
-    return redirect("sessions:room", pk=session.pk)
+    return redirect("sessions:video_room", pk=session.pk)
 
 
 @login_required
-def session_room(request, pk: int):
-    session = get_object_or_404(sessions_connectable_by(request.user).select_related("host"), pk=pk)
+def session_video_room(request, pk: int):
+    session = session_get_for(actor=request.user, pk=pk, connecting=True)
+    if refused := refuse_method(request, "GET"):
+        return refused
     if session.host_connected_at is None or not session.is_open:
         return redirect("sessions:detail", pk=session.pk)
     room_url = video_provider().room_url(session=session, display_name=request.user.full_name, is_host=True)
     return render(
-        request, "sessions_app/room.html", {"session": session, "room_url": room_url, "is_host": True}
+        request, "sessions_app/video_room.html", {"session": session, "room_url": room_url, "is_host": True}
     )

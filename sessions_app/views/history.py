@@ -1,13 +1,11 @@
 """Past sessions with their outcome, filtered, paginated and exported as CSV.
 
-Every view loads its objects through the scoped selectors first (a 404 outside the actor's scope), then
-checks the role and the HTTP method, then calls one service."""
+Every object comes through the scoped selectors (a 404 outside the actor's scope)."""
 
 import csv
 from datetime import timedelta
 from itertools import chain
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
@@ -15,20 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.middleware import host_or_redirect
 from sessions_app.forms.planning import HistoryFilterForm
-from sessions_app.models import Session
-from sessions_app.selectors_planning import (
-    Outcome,
-    sessions_history_for,
-)
+from sessions_app.models import Outcome, Session
+from sessions_app.selectors import sessions_history_for
 from sessions_app.timefmt import in_zone, local_midnight
-from sessions_app.views.common import require_get
+from sessions_app.views.common import host_required, refuse_method
 
 HISTORY_PAGE_SIZE = 25
-
-
-# History --------------------------------------------------------------------------------------------------
 
 
 def _history_sessions(request, host, form: HistoryFilterForm):
@@ -45,20 +36,15 @@ def _history_sessions(request, host, form: HistoryFilterForm):
     )
 
 
-@login_required
-def history(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
-    if refused := require_get(request):
+@host_required
+def history(request, host):
+    if refused := refuse_method(request, "GET"):
         return refused
     form = HistoryFilterForm(request.GET)
     sessions = _history_sessions(request, host, form) if form.is_valid() else Session.objects.none()
     page = Paginator(sessions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     for session in page:
-        session.local_start = in_zone(session.start_at, request.user.time_zone)
-        session.local_end = in_zone(session.end_at, request.user.time_zone)
-        session.outcome_label = Outcome(session.history_outcome).label
+        session.outcome_label = Outcome(session.outcome_value).label
     filters = request.GET.copy()
     filters.pop("page", None)
     return render(
@@ -111,17 +97,14 @@ def _csv_row(session: Session, zone_name: str) -> list[str]:
         session.title,
         session.host.full_name,
         "; ".join(p.name for p in session.active_participants),
-        Outcome(session.history_outcome).label,
+        Outcome(session.outcome_value).label,
         session.cancel_reason,
     ]
 
 
-@login_required
-def history_csv(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
-    if refused := require_get(request):
+@host_required
+def history_csv(request, host):
+    if refused := refuse_method(request, "GET"):
         return refused
     form = HistoryFilterForm(request.GET)
     if not form.is_valid():

@@ -1,35 +1,28 @@
 """Participant actions on a scheduled session: add, edit, remind and remove.
 
-Each view loads the session through sessions_visible_to and the participant within it before looking at
+Each view loads the session through session_get_for and the participant within it before looking at
 the HTTP method, so anything outside the actor's scope is a 404 whatever the verb; then it calls one
 service and turns its ApplicationError into a form error or a message.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts.errors import ApplicationError
+from config.errors import ApplicationError
 from contacts.models import InviteMethod
 from sessions_app.forms.participants import ParticipantAddForm, ParticipantEditForm
 from sessions_app.models import Participant, Session
-from sessions_app.selectors import sessions_visible_to
+from sessions_app.selectors import participant_get_for, session_get_for
 from sessions_app.services import participant_add, participant_remind, participant_remove, participant_update
-from sessions_app.views.common import form_error
-
-
-def _session(request, pk: int) -> Session:
-    return get_object_or_404(sessions_visible_to(request.user).select_related("host"), pk=pk)
+from sessions_app.views.common import form_error, refuse_method
 
 
 def _session_and_participant(request, pk: int, participant_pk: int) -> tuple[Session, Participant]:
-    session = _session(request, pk)
-    participant = get_object_or_404(session.participants.filter(removed_at__isnull=True), pk=participant_pk)
-    return session, participant
+    session = session_get_for(actor=request.user, pk=pk)
+    return session, participant_get_for(session=session, pk=participant_pk)
 
 
 def _next_url(request, session: Session) -> str:
@@ -45,9 +38,9 @@ def _next_url(request, session: Session) -> str:
 
 @login_required
 def participant_add_view(request, pk: int):
-    session = _session(request, pk)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    session = session_get_for(actor=request.user, pk=pk)
+    if refused := refuse_method(request, "GET", "POST"):
+        return refused
     next_url = _next_url(request, session)
     # A participant is asked in the host's zone unless told otherwise; the session says who the host is,
     # which for a scheduler acting for that host is request.host.
@@ -78,8 +71,8 @@ def participant_add_view(request, pk: int):
 @login_required
 def participant_edit_view(request, pk: int, participant_pk: int):
     session, participant = _session_and_participant(request, pk, participant_pk)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    if refused := refuse_method(request, "GET", "POST"):
+        return refused
     next_url = _next_url(request, session)
     if request.method == "POST":
         form = ParticipantEditForm(request.POST, participant=participant)
@@ -105,8 +98,8 @@ def participant_edit_view(request, pk: int, participant_pk: int):
 @login_required
 def participant_remind_view(request, pk: int, participant_pk: int):
     session, participant = _session_and_participant(request, pk, participant_pk)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    if refused := refuse_method(request, "POST"):
+        return refused
     try:
         participant_remind(actor=request.user, participant=participant)
     except ApplicationError as error:
@@ -119,8 +112,8 @@ def participant_remind_view(request, pk: int, participant_pk: int):
 @login_required
 def participant_remove_view(request, pk: int, participant_pk: int):
     session, participant = _session_and_participant(request, pk, participant_pk)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    if refused := refuse_method(request, "GET", "POST"):
+        return refused
     next_url = _next_url(request, session)
     if request.method == "POST":
         try:
@@ -137,6 +130,6 @@ def participant_remove_view(request, pk: int, participant_pk: int):
             "session": session,
             "participant": participant,
             "next_url": next_url,
-            "will_be_told": bool(participant.address) and session.end_at > timezone.now(),
+            "will_be_told": bool(participant.address) and session.is_open,
         },
     )

@@ -9,18 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from accounts.errors import ApplicationError
+from config.errors import ApplicationError
 from sessions_app.forms.planning import RoomForm
-from sessions_app.selectors_planning import (
-    rooms_of_organization,
-)
-from sessions_app.services import (
-    room_add,
-    room_update,
-)
-from sessions_app.views.common import form_error, require_get, require_post
-
-# Rooms ----------------------------------------------------------------------------------------------------
+from sessions_app.selectors import rooms_of_organization
+from sessions_app.services import room_add, room_update
+from sessions_app.views.common import form_error, refuse_method
 
 
 def _require_organization(request) -> None:
@@ -55,7 +48,7 @@ def _require_room_manager(request) -> None:
 @login_required
 def rooms(request):
     _require_organization(request)
-    if refused := require_get(request):
+    if refused := refuse_method(request, "GET"):
         return refused
     return _render_rooms(request)
 
@@ -64,7 +57,7 @@ def rooms(request):
 def room_add_view(request):
     _require_organization(request)
     _require_room_manager(request)
-    if refused := require_post(request):
+    if refused := refuse_method(request, "POST"):
         return refused
     form = RoomForm(request.POST, prefix="new-room")
     if form.is_valid():
@@ -82,7 +75,7 @@ def room_add_view(request):
 def room_rename_view(request, pk: int):
     room = get_object_or_404(rooms_of_organization(actor=request.user), pk=pk)
     _require_room_manager(request)
-    if refused := require_post(request):
+    if refused := refuse_method(request, "POST"):
         return refused
     form = RoomForm(request.POST, prefix=f"room-{room.pk}")
     if form.is_valid():
@@ -100,7 +93,7 @@ def room_rename_view(request, pk: int):
 def _room_set_active(request, pk: int, *, is_active: bool):
     room = get_object_or_404(rooms_of_organization(actor=request.user), pk=pk)
     _require_room_manager(request)
-    if refused := require_post(request):
+    if refused := refuse_method(request, "POST"):
         return refused
     try:
         room = room_update(actor=request.user, room=room, is_active=is_active)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from contacts.models import Contact, InviteMethod
 from notifications.models import Notification
-from sessions_app.join_links import join_url
+from sessions_app.join.links import join_url
 from sessions_app.models import Session
 from tests.browser.support import expect, log_in
 from tests.factories import ContactFactory, ParticipantFactory, SessionFactory

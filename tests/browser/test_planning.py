@@ -1,4 +1,4 @@
-"""The planning pages in a real browser: a host sets working hours and blocks a time on the Availability page
+"""The planning pages in a real browser: a host sets working hours and blocks a time on the Working hours page
 and finds both, with a session, on the calendar; a scheduler reads a host's month and history; the Schedule
 form shows the repeat details only when the session repeats."""
 
@@ -40,8 +40,8 @@ def test_host_sets_availability_and_sees_the_block_and_a_session_on_the_week(
     ParticipantFactory(session=session, name="Maria")
     log_in(page, live_server, host)
 
-    page.get_by_role("link", name="Availability", exact=True).click()
-    expect(page.get_by_role("heading", name="Availability", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Working hours", exact=True).click()
+    expect(page.get_by_role("heading", name="Working hours", exact=True)).to_be_visible()
     hours_form = page.locator("#working-hours-form")
     hours_form.get_by_label("Day").select_option(label="Tuesday")
     hours_form.get_by_label("From").fill("09:00")

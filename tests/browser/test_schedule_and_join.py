@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from notifications.services import notices_deliver_due
-from sessions_app.join_links import join_url
+from sessions_app.join.links import join_url
 from sessions_app.models import Participant, Session
 from tests.browser.support import expect, log_in
 from tests.factories import ParticipantFactory, SessionFactory

@@ -179,7 +179,7 @@ def test_host_extends_a_session_and_sees_the_new_end_checked(page, live_server, 
     session = _session(host)
     _session(host, start=session.end_at + timedelta(minutes=30), title="Next client")
     log_in(page, live_server, host)
-    _open_menu(page, session).get_by_role("link", name="Modify duration").click()
+    _open_menu(page, session).get_by_role("link", name="Change end time").click()
 
     end = page.locator("#id_end_time")
     end.fill(f"{session.end_at.astimezone(host.zone) + timedelta(minutes=45):%H:%M}")
@@ -194,4 +194,4 @@ def test_host_extends_a_session_and_sees_the_new_end_checked(page, live_server, 
     expect(page.get_by_role("alert")).to_contain_text("now ends at")
     session.refresh_from_db()
     assert (session.end_at, session.duration_minutes) == (new_end, 70)
-    assert Notification.objects.filter(session=session, kind=Notification.Kind.EXTENDED).count() == 2
+    assert Notification.objects.filter(session=session, kind=Notification.Kind.END_CHANGED).count() == 2

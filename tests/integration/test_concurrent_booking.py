@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.errors import ValidationFailedError
+from config.errors import ValidationFailedError
 from sessions_app.models import Session
 from sessions_app.services import session_reschedule
 from tests.factories import ParticipantFactory, SessionFactory

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from contacts.models import InviteMethod
 from notifications.models import Notification
-from sessions_app.join_links import join_url
+from sessions_app.join.links import join_url
 from sessions_app.models import Participant, Session
 
 pytestmark = pytest.mark.integration

@@ -87,7 +87,7 @@ def test_sms_of_every_kind_stays_within_two_gsm7_segments_with_long_titles_and_n
         "reminder",
         "remind",
         "reschedule",
-        "session_extended",
+        "end_changed",
         "participant_removed",
         "cancellation",
     }
@@ -115,7 +115,7 @@ def test_every_email_kind_has_html_text_and_the_right_calendar_method(long_named
         "reminder": "REQUEST",
         "remind": "REQUEST",
         "reschedule": "REQUEST",
-        "session_extended": "REQUEST",
+        "end_changed": "REQUEST",
         "participant_removed": "CANCEL",
         "cancellation": "CANCEL",
     }

@@ -17,7 +17,7 @@ from contacts.models import InviteMethod
 from notifications import channels
 from notifications.models import Notification
 from notifications.services import MAX_ATTEMPTS, RETRY_BASE_SECONDS, notice_deliver
-from sessions_app.join_links import join_url
+from sessions_app.join.links import join_url
 from sessions_app.services import ParticipantDetails, session_schedule
 from tests.support.fake_twilio import (
     ACCOUNT_SID,

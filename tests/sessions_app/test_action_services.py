@@ -4,11 +4,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.errors import PermissionDeniedError, ValidationFailedError
 from accounts.models import AuditEvent, Membership
+from config.errors import PermissionDeniedError, ValidationFailedError
 from notifications.models import Notification
 from sessions_app.availability import availability_for
-from sessions_app.join_links import join_token, participant_for_token
+from sessions_app.join.links import join_token, participant_for_token
 from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
 from sessions_app.services import (
     FOLLOWING,
@@ -212,7 +212,7 @@ def test_change_end_extends_and_notifies_participants_of_the_new_end(host):
     session_change_end(actor=host, session=session, end_at=old_end + timedelta(minutes=30))
     session.refresh_from_db()
     assert session.duration_minutes == 80 and session.end_at == old_end + timedelta(minutes=30)
-    [notice] = _notices(session, "session_extended")
+    [notice] = _notices(session, "end_changed")
     assert notice.context == {"old_end": old_end.isoformat()}
 
 

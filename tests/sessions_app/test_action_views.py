@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from notifications.models import Notification
-from sessions_app.forms.schedule import local_to_utc
 from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
 from sessions_app.services import ParticipantDetails, RepeatRule, session_schedule
+from sessions_app.timefmt import local_to_utc
 from tests.factories import ParticipantFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -485,7 +485,7 @@ def test_schedule_next_over_the_hosts_own_session_is_refused(client, host, sessi
     assert Session.objects.count() == 2
 
 
-# Modify duration --------------------------------------------------------------------------------------------
+# Change end time --------------------------------------------------------------------------------------------
 
 
 def test_change_end_extends_the_session_and_notifies_participants(client, actor, host, session):
@@ -501,7 +501,7 @@ def test_change_end_extends_the_session_and_notifies_participants(client, actor,
     assert (session.end_at, session.duration_minutes) == (new_end, 75)
     event = only_event("session.change_end")
     assert (event.actor, event.acting_for) == (actor, host)
-    notices = Notification.objects.filter(kind=Notification.Kind.EXTENDED, session=session)
+    notices = Notification.objects.filter(kind=Notification.Kind.END_CHANGED, session=session)
     assert sorted(n.recipient for n in notices) == ["pat@example.test", "sam@example.test"]
     assert {n.context["old_end"] for n in notices} == {old_end.isoformat()}
 

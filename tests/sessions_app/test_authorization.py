@@ -15,7 +15,7 @@ SESSION_VIEWS = [
     ("post", "sessions:detail"),
     ("post", "sessions:connect"),
     ("get", "sessions:connect"),
-    ("get", "sessions:room"),
+    ("get", "sessions:video_room"),
 ]
 
 
@@ -89,7 +89,7 @@ def test_scheduler_cannot_connect_even_by_posting(client, scheduler, host):
     client.force_login(scheduler)
     client.post(reverse("accounts:act_for", kwargs={"host_id": host.pk}))
     assert client.post(reverse("sessions:connect", kwargs={"pk": session.pk})).status_code == 404
-    assert client.get(reverse("sessions:room", kwargs={"pk": session.pk})).status_code == 404
+    assert client.get(reverse("sessions:video_room", kwargs={"pk": session.pk})).status_code == 404
     session.refresh_from_db()
     assert session.status == Session.Status.SCHEDULED and session.host_connected_at is None
 
@@ -98,9 +98,9 @@ def test_host_connects_and_the_session_goes_live(client, host):
     session = SessionFactory(host=host, start_at=timezone.now() + timedelta(minutes=2))
     client.force_login(host)
     response = client.post(reverse("sessions:connect", kwargs={"pk": session.pk}))
-    assert response["Location"] == reverse("sessions:room", kwargs={"pk": session.pk})
+    assert response["Location"] == reverse("sessions:video_room", kwargs={"pk": session.pk})
     room = client.get(response["Location"])
-    assert session.room_name in room.content.decode()
+    assert session.video_room_name in room.content.decode()
     session.refresh_from_db()
     assert session.status == Session.Status.LIVE and session.host_connected_at is not None
 
@@ -128,7 +128,7 @@ def test_hosts_have_no_scheduling_tab(client, host):
         ("post", "/sessions/new/"),
         ("get", "/sessions/1/"),
         ("post", "/sessions/1/connect/"),
-        ("get", "/sessions/1/room/"),
+        ("get", "/sessions/1/video-room/"),
         ("get", "/scheduling/"),
         ("post", "/scheduling/act-for/1/"),
     ],

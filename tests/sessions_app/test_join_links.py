@@ -1,3 +1,6 @@
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -5,7 +8,7 @@ import time_machine
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from sessions_app.join_links import join_token, participant_for_token
+from sessions_app.join.links import join_token, participant_for_token
 from tests.factories import ParticipantFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +55,68 @@ def test_bumping_the_link_version_revokes_the_link_and_the_cookie(client, partic
         assert client.get(reverse("join:lobby")).status_code == 404
 
 
+KEY_A = "rotation-test-key-a-0123456789abcdefghijklmnopqrstuvwxyz"
+KEY_B = "rotation-test-key-b-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def test_link_sent_before_a_key_rotation_still_opens_while_the_old_key_is_a_fallback(
+    client, participant, settings
+):
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = KEY_A, []
+    token = join_token(participant)
+
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = KEY_B, [KEY_A]
+    assert participant_for_token(token) == participant
+    with time_machine.travel(START, tick=False):
+        response = client.get(reverse("join:enter", kwargs={"token": token}))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("join:lobby")
+        assert settings.JOIN_COOKIE_NAME in response.cookies
+        assert client.get(reverse("join:lobby")).status_code == 200
+
+
+def test_join_cookie_given_before_a_key_rotation_still_opens_the_lobby(client, participant, settings):
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = KEY_A, []
+    with time_machine.travel(START, tick=False):
+        assert _visit(client, participant).status_code == 200
+        settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = KEY_B, [KEY_A]
+        assert client.get(reverse("join:lobby")).status_code == 200
+        settings.SECRET_KEY_FALLBACKS = []
+        assert client.get(reverse("join:lobby")).status_code == 404
+
+
+def test_link_made_with_a_key_dropped_from_the_fallbacks_is_a_404(client, participant, settings):
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = KEY_A, []
+    token = join_token(participant)
+
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = KEY_B, []
+    assert participant_for_token(token) is None
+    assert client.get(reverse("join:enter", kwargs={"token": token})).status_code == 404
+
+
+def test_link_made_after_a_key_rotation_is_signed_with_the_new_key(participant, settings):
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = KEY_A, []
+    old_token = join_token(participant)
+
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = KEY_B, [KEY_A]
+    new_token = join_token(participant)
+    assert new_token != old_token
+    # Same participant, same public id: only the MAC changed.
+    assert new_token[:21] == old_token[:21]
+    settings.SECRET_KEY_FALLBACKS = []
+    assert participant_for_token(new_token) == participant
+
+
+def test_links_sent_before_the_move_to_salted_hmac_still_open(participant, settings):
+    # The MAC used to be computed by hand as HMAC-SHA256(SHA-256(salt + SECRET_KEY), message); salted_hmac
+    # derives its key the same way, so links already in participants' mailboxes stay valid.
+    key = hashlib.sha256(b"consultations.join-link.v1" + settings.SECRET_KEY.encode()).digest()
+    message = participant.public_id.bytes + participant.link_version.to_bytes(8, "big")
+    legacy_mac = hmac.new(key, message, hashlib.sha256).digest()[:16]
+    legacy_token = base64.urlsafe_b64encode(participant.public_id.bytes + legacy_mac).rstrip(b"=").decode()
+    assert join_token(participant) == legacy_token
+
+
 def test_removed_participant_link_is_a_404(client, participant):
     token = join_token(participant)
     participant.delete()
@@ -66,9 +131,9 @@ def test_lobby_without_cookie_is_a_404(client):
     ("moment", "template"),
     [
         (START - timedelta(minutes=5, seconds=1), "join/not_open.html"),
-        (START - timedelta(minutes=5), "sessions_app/room.html"),
-        (START + timedelta(minutes=20), "sessions_app/room.html"),
-        (START + timedelta(minutes=49, seconds=59), "sessions_app/room.html"),
+        (START - timedelta(minutes=5), "sessions_app/video_room.html"),
+        (START + timedelta(minutes=20), "sessions_app/video_room.html"),
+        (START + timedelta(minutes=49, seconds=59), "sessions_app/video_room.html"),
         (START + timedelta(minutes=50), "join/ended.html"),
     ],
     ids=["before", "at-minus-5-minutes", "during", "last-second", "after-end"],
@@ -97,7 +162,7 @@ def test_window_across_a_dst_change_is_shown_in_the_new_offset(client, host):
         content = _visit(client, participant).content.decode()
     assert "Sunday 14 March 2027, 11:00 EDT (America/New York)" in content
     with time_machine.travel(datetime(2027, 3, 14, 14, 55, tzinfo=UTC), tick=False):
-        assert "sessions_app/room.html" in [t.name for t in _visit(client, participant).templates]
+        assert "sessions_app/video_room.html" in [t.name for t in _visit(client, participant).templates]
 
 
 def test_first_visit_inside_the_window_records_joined_at_once(client, participant):
@@ -113,7 +178,7 @@ def test_room_name_is_not_guessable_and_embeds_the_video_provider(client, partic
     settings.JITSI_BASE_URL = "https://video.example.test"
     with time_machine.travel(START, tick=False):
         content = _visit(client, participant).content.decode()
-    room = participant.session.room_name
+    room = participant.session.video_room_name
     assert len(room) >= 32
     assert f'src="https://video.example.test/{room}' in content
 

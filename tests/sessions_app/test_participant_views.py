@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from contacts.models import Contact, InviteMethod
 from notifications.models import Notification
-from sessions_app.join_links import join_url
+from sessions_app.join.links import join_url
 from sessions_app.models import Session
 from tests.factories import ContactFactory, ParticipantFactory, SessionFactory
 

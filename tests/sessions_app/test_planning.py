@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.errors import PermissionDeniedError, ValidationFailedError
 from accounts.middleware import ACTING_FOR_SESSION_KEY
 from accounts.models import AuditEvent
+from config.errors import PermissionDeniedError, ValidationFailedError
 from sessions_app.models import BlockedSlot, Session, WorkingHours
 from sessions_app.services import (
     blocked_slot_add,
@@ -58,7 +58,7 @@ def test_working_hours_add_records_audit_with_actor_and_host(scheduler, host):
         actor=scheduler, host=host, weekday=MONDAY, start_time=time(9), end_time=time(12)
     )
     assert (hours.host, hours.weekday, hours.start_time, hours.end_time) == (host, 0, time(9), time(12))
-    event = AuditEvent.objects.get(action="availability.working_hours_add")
+    event = AuditEvent.objects.get(action="working_hours.add")
     assert (event.actor, event.acting_for, event.object_id) == (scheduler, host, str(hours.pk))
     assert event.organization == host.organization
     assert event.details == {"weekday": 0, "start_time": "09:00", "end_time": "12:00"}
@@ -96,7 +96,7 @@ def test_working_hours_remove_is_audited(scheduler, host):
     pk = hours.pk
     working_hours_remove(actor=scheduler, hours=hours)
     assert not WorkingHours.objects.exists()
-    event = AuditEvent.objects.get(action="availability.working_hours_remove")
+    event = AuditEvent.objects.get(action="working_hours.remove")
     assert (event.actor, event.acting_for, event.object_id) == (scheduler, host, str(pk))
 
 
@@ -133,14 +133,14 @@ def test_blocked_slot_add_and_remove_are_audited_with_actor_and_host(scheduler, 
         actor=scheduler, host=host, start_at=start, end_at=start + timedelta(hours=3), note="  Conference "
     )
     assert (slot.host, slot.note) == (host, "Conference")
-    added = AuditEvent.objects.get(action="availability.blocked_slot_add")
+    added = AuditEvent.objects.get(action="blocked_slot.add")
     assert (added.actor, added.acting_for, added.object_id) == (scheduler, host, str(slot.pk))
     assert added.details["note"] == "Conference"
 
     pk = slot.pk
     blocked_slot_remove(actor=host, slot=slot)
     assert not BlockedSlot.objects.exists()
-    removed = AuditEvent.objects.get(action="availability.blocked_slot_remove")
+    removed = AuditEvent.objects.get(action="blocked_slot.remove")
     assert (removed.actor, removed.acting_for, removed.object_id) == (host, host, str(pk))
 
 
@@ -168,25 +168,25 @@ def test_overlapping_blocked_slot_is_refused(host):
     assert BlockedSlot.objects.count() == 2
 
 
-# Availability page ----------------------------------------------------------------------------------------
+# Working hours page ---------------------------------------------------------------------------------------
 
 
-def test_host_adds_and_removes_working_hours_on_the_availability_page(client, host):
+def test_host_adds_and_removes_working_hours_on_the_working_hours(client, host):
     client.force_login(host)
     response = client.post(
         reverse("sessions:working_hours_add"),
         {"hours-weekday": "2", "hours-start_time": "09:00", "hours-end_time": "13:30"},
     )
-    assert response.status_code == 302 and response["Location"] == reverse("sessions:availability_page")
+    assert response.status_code == 302 and response["Location"] == reverse("sessions:working_hours")
     hours = WorkingHours.objects.get(host=host)
     assert (hours.weekday, hours.start_time, hours.end_time) == (2, time(9), time(13, 30))
-    page = client.get(reverse("sessions:availability_page")).content.decode()
+    page = client.get(reverse("sessions:working_hours")).content.decode()
     assert re.search(r'data-weekday="Wednesday">.*?09:00–13:30', page, re.S)
 
     response = client.post(reverse("sessions:working_hours_remove", kwargs={"pk": hours.pk}))
     assert response.status_code == 302
     assert not WorkingHours.objects.exists()
-    assert AuditEvent.objects.filter(action="availability.working_hours_remove", actor=host).exists()
+    assert AuditEvent.objects.filter(action="working_hours.remove", actor=host).exists()
 
 
 def test_overlapping_hours_through_the_page_show_the_reason_and_keep_the_input(client, host):
@@ -223,9 +223,9 @@ def test_scheduler_acting_for_a_host_blocks_a_time_typed_in_the_hosts_zone(clien
         # 08:00 EST is 13:00 UTC.
         assert slot.start_at == datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
         assert slot.end_at == datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
-        event = AuditEvent.objects.get(action="availability.blocked_slot_add")
+        event = AuditEvent.objects.get(action="blocked_slot.add")
         assert (event.actor, event.acting_for) == (scheduler, host)
-        page = client.get(reverse("sessions:availability_page")).content.decode()
+        page = client.get(reverse("sessions:working_hours")).content.decode()
     # Listed in the host's zone, not the scheduler's.
     assert "Thu 26 Nov 2026, 08:00 – Fri 27 Nov 2026, 18:00" in page
     assert "Thanksgiving" in page
@@ -304,7 +304,7 @@ def test_a_host_cannot_touch_a_colleagues_blocks_or_hours(client, host, other_ho
     assert call(reverse("sessions:working_hours_remove", kwargs={"pk": hours.pk})).status_code == 404
     assert BlockedSlot.objects.filter(pk=slot.pk).exists()
     assert WorkingHours.objects.filter(pk=hours.pk).exists()
-    assert "Colleague" not in client.get(reverse("sessions:availability_page")).content.decode()
+    assert "Colleague" not in client.get(reverse("sessions:working_hours")).content.decode()
 
 
 def test_a_scheduler_acting_for_one_host_cannot_delete_another_hosts_block(
@@ -319,15 +319,15 @@ def test_a_scheduler_acting_for_one_host_cannot_delete_another_hosts_block(
     assert BlockedSlot.objects.filter(pk=slot.pk).exists()
 
 
-def test_the_availability_pages_only_take_the_right_verb(client, host):
+def test_the_working_hourss_only_take_the_right_verb(client, host):
     client.force_login(host)
-    assert client.post(reverse("sessions:availability_page")).status_code == 405
+    assert client.post(reverse("sessions:working_hours")).status_code == 405
     assert client.get(reverse("sessions:working_hours_add")).status_code == 405
     assert client.get(reverse("sessions:blocked_slot_add")).status_code == 405
 
 
 @pytest.mark.parametrize(
-    "name", ["sessions:availability_page", "sessions:calendar", "sessions:history", "sessions:history_csv"]
+    "name", ["sessions:working_hours", "sessions:calendar", "sessions:history", "sessions:history_csv"]
 )
 def test_a_scheduler_who_has_not_chosen_a_host_is_sent_to_the_scheduling_tab(client, scheduler, name):
     client.force_login(scheduler)
@@ -335,7 +335,7 @@ def test_a_scheduler_who_has_not_chosen_a_host_is_sent_to_the_scheduling_tab(cli
     assert response.status_code == 302 and response["Location"] == reverse("accounts:scheduling")
 
 
-@pytest.mark.parametrize("name", ["sessions:availability_page", "sessions:calendar", "sessions:history"])
+@pytest.mark.parametrize("name", ["sessions:working_hours", "sessions:calendar", "sessions:history"])
 def test_planning_pages_need_a_login(client, name):
     response = client.get(reverse(name))
     assert response.status_code == 302 and response["Location"].startswith("/login/")

@@ -6,12 +6,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.errors import PermissionDeniedError, ValidationFailedError
 from accounts.middleware import ACTING_FOR_SESSION_KEY
 from accounts.models import AuditEvent
+from config.errors import PermissionDeniedError, ValidationFailedError
 from notifications.models import Notification
-from sessions_app.forms.schedule import series_length_until
 from sessions_app.models import Room, Series, Session
+from sessions_app.recurrence import series_length_until
 from sessions_app.services import room_add, room_update
 from tests.factories import SessionFactory
 

@@ -4,8 +4,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.errors import PermissionDeniedError, ValidationFailedError
 from accounts.models import AuditEvent
+from config.errors import PermissionDeniedError, ValidationFailedError
 from contacts.models import Contact
 from notifications.models import Notification
 from notifications.services import notices_deliver_due
@@ -121,7 +121,7 @@ def test_invite_email_shows_time_in_participant_zone_with_link_and_calendar(host
     assert email.to == ["maria@example.test"]
     assert "Wednesday 10 March 2027, 10:00 EST (America/New York)" in email.body
     participant = session.participants.get()
-    from sessions_app.join_links import join_url
+    from sessions_app.join.links import join_url
 
     assert join_url(participant) in email.body
     html, mimetype = email.alternatives[0]

@@ -5,7 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
-from contacts.models import Contact, InviteMethod
+from contacts.models import InviteMethod
+from contacts.services import ContactDetails, contacts_match_or_create
 from sessions_app.models import Session
 from sessions_app.services import ParticipantDetails, room_add, session_schedule, working_hours_add
 
@@ -57,11 +58,14 @@ class Command(BaseCommand):
             for weekday in range(5):
                 for start, end in ((time(8), time(12)), (time(13), time(18))):
                     working_hours_add(actor=host, host=host, weekday=weekday, start_time=start, end_time=end)
-        contacts = [
-            Contact(organization=organization, name=n, email=e, phone=p, preferred_method=m, time_zone=z)
-            for n, e, p, m, z in DEMO_CONTACTS
-        ]
-        Contact.objects.bulk_create(contacts)
+        contacts = contacts_match_or_create(
+            actor=scheduler,
+            organization=organization,
+            people=[
+                ContactDetails(name=n, email=e, phone=p, preferred_method=m, time_zone=z)
+                for n, e, p, m, z in DEMO_CONTACTS
+            ],
+        )
         now = timezone.now()
         for host_index, title, days, hour, minutes, contact_indexes in DEMO_SESSIONS:
             host = users[host_index]

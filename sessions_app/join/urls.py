@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app import join_views
+from sessions_app.join import views as join_views
 
 app_name = "join"
 

@@ -31,15 +31,15 @@ def test_host_sets_reminder_lead_times_and_upcoming_sessions_are_replanned(clien
     session = _book(host)
     assert _pending_leads(session) == [timedelta(hours=24), timedelta(hours=1)]
     client.force_login(host)
-    page = client.get(reverse("notifications:reminder_settings"))
+    page = client.get(reverse("sessions:reminder_settings"))
     assert 'value="1d, 1h"' in page.content.decode()
 
-    response = client.post(reverse("notifications:reminder_settings"), {"reminders": "2d, 3h, 30m"})
+    response = client.post(reverse("sessions:reminder_settings"), {"reminders": "2d, 3h, 30m"})
 
     assert response.status_code == 302
     assert HostNoticeSettings.objects.get(host=host).reminder_lead_minutes == [2880, 180, 30]
     assert _pending_leads(session) == [timedelta(days=2), timedelta(hours=3), timedelta(minutes=30)]
-    event = AuditEvent.objects.get(action="notices.settings")
+    event = AuditEvent.objects.get(action="reminders.update")
     assert (event.actor, event.acting_for) == (host, host)
 
 
@@ -55,7 +55,7 @@ def test_reminder_lead_times_outside_the_limits_are_refused_and_kept_in_the_form
     client, host, value, message
 ):
     client.force_login(host)
-    response = client.post(reverse("notifications:reminder_settings"), {"reminders": value})
+    response = client.post(reverse("sessions:reminder_settings"), {"reminders": value})
     assert response.status_code == 200
     content = response.content.decode()
     assert message in content and f'value="{value}"' in content
@@ -65,19 +65,19 @@ def test_reminder_lead_times_outside_the_limits_are_refused_and_kept_in_the_form
 def test_no_reminders_at_all_withdraws_pending_ones(client, host):
     session = _book(host)
     client.force_login(host)
-    client.post(reverse("notifications:reminder_settings"), {"reminders": ""})
+    client.post(reverse("sessions:reminder_settings"), {"reminders": ""})
     assert _pending_leads(session) == []
 
 
 def test_scheduler_sets_reminders_for_the_host_they_act_for(client, scheduler, host):
     client.force_login(scheduler)
     client.post(reverse("accounts:act_for", kwargs={"host_id": host.pk}))
-    client.post(reverse("notifications:reminder_settings"), {"reminders": "1h"})
+    client.post(reverse("sessions:reminder_settings"), {"reminders": "1h"})
     assert HostNoticeSettings.objects.get(host=host).reminder_lead_minutes == [60]
-    event = AuditEvent.objects.get(action="notices.settings")
+    event = AuditEvent.objects.get(action="reminders.update")
     assert (event.actor, event.acting_for) == (scheduler, host)
 
 
 def test_reminder_settings_need_a_login(client):
-    response = client.get(reverse("notifications:reminder_settings"))
+    response = client.get(reverse("sessions:reminder_settings"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))

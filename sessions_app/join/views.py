@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from sessions_app.join_links import participant_by_public_id, participant_for_token
+from sessions_app.join.links import participant_by_public_id, participant_for_token
 from sessions_app.models import Participant, Session
 from sessions_app.services import participant_record_join
 from sessions_app.timefmt import format_when
@@ -90,4 +90,4 @@ def join_lobby(request):
     context["room_url"] = video_provider().room_url(
         session=session, display_name=participant.name, is_host=False
     )
-    return _no_referrer(render(request, "sessions_app/room.html", context))
+    return _no_referrer(render(request, "sessions_app/video_room.html", context))

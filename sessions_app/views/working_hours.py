@@ -1,45 +1,34 @@
-"""The Availability page: a host's weekly working hours and blocked times.
+"""The Working hours page: a host's weekly working hours and blocked times.
 
 Every view loads its objects through the scoped selectors first (a 404 outside the actor's scope), then
 checks the role and the HTTP method, then calls one service."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from accounts.errors import ApplicationError
-from accounts.middleware import host_or_redirect
+from config.errors import ApplicationError
 from sessions_app.forms.planning import BlockedSlotForm, WorkingHoursForm
 from sessions_app.models import WorkingHours
-from sessions_app.selectors_planning import (
-    blocked_slots_of,
-    working_hours_of,
-)
+from sessions_app.selectors import blocked_slots_of, working_hours_of
 from sessions_app.services import (
     blocked_slot_add,
     blocked_slot_remove,
     working_hours_add,
     working_hours_remove,
 )
-from sessions_app.timefmt import in_zone
-from sessions_app.views.common import form_error, require_get, require_post
-
-# Availability ---------------------------------------------------------------------------------------------
+from sessions_app.views.common import form_error, host_required, refuse_method
 
 
-def _render_availability(request, host, *, hours_form=None, block_form=None):
+def _render_working_hours(request, host, *, hours_form=None, block_form=None):
     hours = list(working_hours_of(actor=request.user, host=host).order_by("weekday", "start_time"))
     weekdays = [
         (label, [h for h in hours if h.weekday == value]) for value, label in WorkingHours.Weekday.choices
     ]
     blocks = list(blocked_slots_of(actor=request.user, host=host).filter(end_at__gt=timezone.now()))
-    for block in blocks:
-        block.local_start = in_zone(block.start_at, host.time_zone)
-        block.local_end = in_zone(block.end_at, host.time_zone)
     return render(
         request,
-        "sessions_app/planning/availability.html",
+        "sessions_app/planning/working_hours.html",
         {
             "host": host,
             "weekdays": weekdays,
@@ -51,22 +40,16 @@ def _render_availability(request, host, *, hours_form=None, block_form=None):
     )
 
 
-@login_required
-def availability_page(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
-    if refused := require_get(request):
+@host_required
+def working_hours(request, host):
+    if refused := refuse_method(request, "GET"):
         return refused
-    return _render_availability(request, host)
+    return _render_working_hours(request, host)
 
 
-@login_required
-def working_hours_add_view(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
-    if refused := require_post(request):
+@host_required
+def working_hours_add_view(request, host):
+    if refused := refuse_method(request, "POST"):
         return refused
     form = WorkingHoursForm(request.POST, host=host)
     if form.is_valid():
@@ -82,17 +65,14 @@ def working_hours_add_view(request):
             form_error(form, error)
         else:
             messages.success(request, f"Working hours added: {hours}.")
-            return redirect("sessions:availability_page")
-    return _render_availability(request, host, hours_form=form)
+            return redirect("sessions:working_hours")
+    return _render_working_hours(request, host, hours_form=form)
 
 
-@login_required
-def working_hours_remove_view(request, pk: int):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
+@host_required
+def working_hours_remove_view(request, host, pk: int):
     hours = get_object_or_404(working_hours_of(actor=request.user, host=host).select_related("host"), pk=pk)
-    if refused := require_post(request):
+    if refused := refuse_method(request, "POST"):
         return refused
     try:
         working_hours_remove(actor=request.user, hours=hours)
@@ -100,15 +80,12 @@ def working_hours_remove_view(request, pk: int):
         messages.error(request, error.message)
     else:
         messages.success(request, f"Working hours removed: {hours}.")
-    return redirect("sessions:availability_page")
+    return redirect("sessions:working_hours")
 
 
-@login_required
-def blocked_slot_add_view(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
-    if refused := require_post(request):
+@host_required
+def blocked_slot_add_view(request, host):
+    if refused := refuse_method(request, "POST"):
         return refused
     form = BlockedSlotForm(request.POST, host=host)
     if form.is_valid():
@@ -124,17 +101,14 @@ def blocked_slot_add_view(request):
             form_error(form, error, aliases={"start": "start_time", "end": "end_time"})
         else:
             messages.success(request, "The time is blocked.")
-            return redirect("sessions:availability_page")
-    return _render_availability(request, host, block_form=form)
+            return redirect("sessions:working_hours")
+    return _render_working_hours(request, host, block_form=form)
 
 
-@login_required
-def blocked_slot_delete_view(request, pk: int):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
+@host_required
+def blocked_slot_delete_view(request, host, pk: int):
     slot = get_object_or_404(blocked_slots_of(actor=request.user, host=host).select_related("host"), pk=pk)
-    if refused := require_post(request):
+    if refused := refuse_method(request, "POST"):
         return refused
     try:
         blocked_slot_remove(actor=request.user, slot=slot)
@@ -142,4 +116,4 @@ def blocked_slot_delete_view(request, pk: int):
         messages.error(request, error.message)
     else:
         messages.success(request, "The blocked time is deleted.")
-    return redirect("sessions:availability_page")
+    return redirect("sessions:working_hours")

@@ -1,35 +1,33 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from accounts.errors import ApplicationError
-from accounts.middleware import host_or_redirect
-from notifications.forms import ReminderSettingsForm, format_leads
+from config.errors import ApplicationError
 from notifications.models import Notification
-from notifications.services import notice_settings_update, reminder_leads
-from sessions_app.join_links import join_url
+from sessions_app.forms.reminders import ReminderSettingsForm, format_leads
+from sessions_app.join.links import join_url
+from sessions_app.services import reminder_leads, reminder_settings_update
+from sessions_app.views.common import form_error, host_required, refuse_method
 
 
-@login_required
-def reminder_settings(request):
-    host, response = host_or_redirect(request)
-    if response:
-        return response
+@host_required
+def reminder_settings(request, host):
+    if refused := refuse_method(request, "GET", "POST"):
+        return refused
     current = [int(lead.total_seconds() // 60) for lead in reminder_leads(host)]
     form = ReminderSettingsForm(request.POST or None, initial={"reminders": format_leads(current)})
     if request.method == "POST" and form.is_valid():
         try:
-            notice_settings_update(
+            reminder_settings_update(
                 actor=request.user, host=host, reminder_lead_minutes=form.cleaned_data["reminders"]
             )
         except ApplicationError as error:
-            form.add_error("reminders", error.message)
+            form_error(form, error, {"": "reminders"})
         else:
             messages.success(request, "Reminders saved. Upcoming sessions use the new times.")
-            return redirect("notifications:reminder_settings")
-    return render(request, "notifications/reminder_settings.html", {"form": form, "host": host})
+            return redirect("sessions:reminder_settings")
+    return render(request, "sessions_app/reminder_settings.html", {"form": form, "host": host})
 
 
 def dev_outbox(request):
@@ -41,4 +39,4 @@ def dev_outbox(request):
     )
     for notice in notices:
         notice.link = join_url(notice.participant) if notice.participant else ""
-    return render(request, "notifications/dev_outbox.html", {"notices": notices})
+    return render(request, "sessions_app/dev_outbox.html", {"notices": notices})
