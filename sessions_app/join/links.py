@@ -43,8 +43,9 @@ def join_url(participant: Participant) -> str:
 def participant_by_public_id(public_id) -> Participant | None:
     """A participant still on their session; a removed participant has no way in."""
     return (
-        Participant.objects.select_related("session", "session__host")
-        .filter(public_id=public_id, removed_at__isnull=True)
+        Participant.objects.active()
+        .select_related("session", "session__host")
+        .filter(public_id=public_id)
         .first()
     )
 

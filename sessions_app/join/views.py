@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from sessions_app.join.links import participant_by_public_id, participant_for_token
-from sessions_app.models import Participant, Session
+from sessions_app.models import Participant
 from sessions_app.services import participant_record_join
 from sessions_app.timefmt import format_when
 from sessions_app.video import video_provider
@@ -77,7 +77,7 @@ def join_lobby(request):
         "when": format_when(session.start_at, participant.time_zone),
         "opens": format_when(opens_at, participant.time_zone),
     }
-    if session.status in (Session.Status.CANCELLED, Session.Status.REMOVED):
+    if session.is_closed:
         return _no_referrer(render(request, "join/cancelled.html", context))
     if now < opens_at:
         # The waiting page reloads itself when the room opens (capped, so a far-off session does not keep a
