@@ -25,7 +25,7 @@ def _monday_in_two_weeks(zone):
     return today + timedelta(days=14 - today.weekday())
 
 
-def test_host_sets_availability_and_sees_the_block_and_a_session_on_the_week(
+def test_host_sets_working_hours_and_sees_the_block_and_a_session_on_the_week(
     page, live_server, host, screenshot
 ):
     script_errors = []
@@ -57,7 +57,7 @@ def test_host_sets_availability_and_sees_the_block_and_a_session_on_the_week(
     hours_form.get_by_role("button", name="Add hours").click()
     expect(page.locator("#working-hours-form")).to_contain_text("overlaps the Tuesday hours 09:00–17:00")
     expect(page.locator("#working-hours-form").get_by_label("From")).to_have_value("16:00")
-    screenshot(page, "availability-overlap")
+    screenshot(page, "working-hours-overlap")
 
     block_form = page.locator("#blocked-slot-form")
     block_form.get_by_label("Start date").fill(wednesday.isoformat())
@@ -71,7 +71,7 @@ def test_host_sets_availability_and_sees_the_block_and_a_session_on_the_week(
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text(f"{wednesday:%a} {wednesday.day} {wednesday:%b %Y}, 12:00 – 14:30")
     expect(listed).to_contain_text("Supervision")
-    screenshot(page, "availability")
+    screenshot(page, "working-hours")
 
     slot = BlockedSlot.objects.get(host=host)
     assert slot.start_at == datetime.combine(
@@ -101,7 +101,7 @@ def test_host_sets_availability_and_sees_the_block_and_a_session_on_the_week(
     expect(page).to_have_url(f"{live_server.url}/sessions/{session.pk}/")
     expect(page.get_by_role("heading", name="Review with Maria")).to_be_visible()
 
-    page.goto(f"{live_server.url}/availability/")
+    page.goto(f"{live_server.url}/working-hours/")
     page.get_by_role("button", name="Delete the block Supervision").click()
     expect(page.get_by_role("alert")).to_contain_text("The blocked time is deleted.")
     expect(page.locator("#blocked-slots .blocked-slot")).to_have_count(0)
