@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.notices import _drop_database, _recreate_database, _with_database
+from bench.notices import _admin_connection, _recreate_database, _with_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHAPES = [(1, 1), (1, 10), (52, 3)]
@@ -68,6 +68,13 @@ for occurrences, people in json.loads(sys.argv[2]):
     print(json.dumps({"shape": [occurrences, people], "queries": max(counts),
                       "ms_median": statistics.median(times), "ms_min": min(times), "ms_max": max(times)}))
 """
+
+
+def _drop_database(database_url: str, name: str) -> None:
+    from psycopg import sql
+
+    with _admin_connection(database_url) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _measure(tree: Path, database_url: str, database: str, repeats: int) -> list[dict]:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -34,14 +35,14 @@ def contacts_match_or_create(
     emails = {p.email.lower() for p in people if p.email}
     phones = {p.phone for p in people if p.phone}
     by_email, by_phone = {}, {}
-    if emails:
-        for contact in (
-            contacts.annotate(email_lower=Lower("email")).filter(email_lower__in=emails).order_by("pk")
-        ):
+    if emails or phones:
+        candidates = contacts.annotate(email_lower=Lower("email")).filter(
+            Q(email_lower__in=emails) | Q(phone__in=phones)
+        )
+        for contact in candidates.order_by("pk"):
             by_email.setdefault(contact.email_lower, contact)
-    if phones:
-        for contact in contacts.filter(phone__in=phones).order_by("pk"):
-            by_phone.setdefault(str(contact.phone), contact)
+            if contact.phone:
+                by_phone.setdefault(str(contact.phone), contact)
     result = []
     for person in people:
         contact = (

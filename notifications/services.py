@@ -80,15 +80,19 @@ def notice_build(
 _REVIVED_FIELDS = ("channel", "recipient", "send_at", "context", "status", "attempts", "last_error")
 
 
-def notices_put(notices: list[Notification | None]) -> list[Notification]:
+def notices_put(notices: list[Notification | None], *, new: bool = False) -> list[Notification]:
     """Queue notices inside the caller's transaction, in at most three queries however many there are.
 
     A notice whose dedupe key exists already is not written again; one withdrawn earlier and asked for
     again (a reminder re-planned after the participant changed their method) comes back with the new
-    channel and address. Returns the rows, in the order given, without the Nones."""
+    channel and address. Returns the rows, in the order given, without the Nones.
+
+    `new` says the notices are for participants created in this transaction, so none can exist yet."""
     notices = [n for n in notices if n is not None]
     if not notices:
         return []
+    if new:
+        return Notification.objects.bulk_create(notices)
     existing = {
         n.dedupe_key: n for n in Notification.objects.filter(dedupe_key__in=[n.dedupe_key for n in notices])
     }

@@ -29,7 +29,8 @@ def reminder_leads(host: User) -> list[timedelta]:
 def reminders_plan(
     *, sessions: list[Session], participants: list[Participant] | None = None, replan: bool = True
 ) -> list[Notification]:
-    """(Re)plan the reminders of sessions of one host: their pending reminders are withdrawn (`replan`) and
+    """(Re)plan the reminders of sessions of one host: their pending reminders are withdrawn (`replan`;
+    without it the participants are new in this transaction and have no reminders yet) and
     one row per lead time and participant is written with its send_at, in a fixed number of queries however
     many sessions and participants there are. A reminder whose time has already passed is not planned (a
     session booked 30 minutes ahead gets no 24-hour reminder).
@@ -60,7 +61,8 @@ def reminders_plan(
             for participant in participants
             for lead in leads
             if participant.session.start_at - lead > now
-        ]
+        ],
+        new=not replan,
     )
 
 

@@ -187,7 +187,8 @@ def session_schedule(
                 participant=rows[0], kind=Notification.Kind.INVITE, context={"occurrences": occurrences}
             )
             for rows in people
-        ]
+        ],
+        new=True,
     )
     reminders_plan(sessions=sessions, participants=[row for rows in people for row in rows], replan=False)
     first = sessions[0]
