@@ -480,7 +480,7 @@ def _claim_times(args) -> list[ClaimResult]:
         channel=Notification.Channel.SMS,
         recipient="+447911000000",
         send_at=timezone.now(),
-        status=Notification.Status.CANCELLED,
+        status=Notification.Status.WITHDRAWN,
         dedupe_key="bench:template",
     )
     _copy_rows(

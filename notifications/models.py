@@ -28,7 +28,8 @@ class Notification(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        # Not sent because it no longer applied: the session changed or ended, the participant was removed.
+        WITHDRAWN = "withdrawn", "Withdrawn"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notifications")
     session = models.ForeignKey(

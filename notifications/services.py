@@ -102,7 +102,7 @@ def notices_put(notices: list[Notification | None], *, new: bool = False) -> lis
         if row is None:
             new.append(notice)
             existing[notice.dedupe_key] = row = notice
-        elif row.status == Notification.Status.CANCELLED and row not in revived:
+        elif row.status == Notification.Status.WITHDRAWN and row not in revived:
             notice.status, notice.attempts, notice.last_error = Notification.Status.PENDING, 0, ""
             for name in _REVIVED_FIELDS:
                 setattr(row, name, getattr(notice, name))
@@ -150,7 +150,7 @@ def notices_cancel_pending(
         rows = rows.filter(participant__in=participants)
     if kinds is not None:
         rows = rows.filter(kind__in=kinds)
-    return rows.update(status=Notification.Status.CANCELLED, last_error="Withdrawn: the session changed.")
+    return rows.update(status=Notification.Status.WITHDRAWN, last_error="Withdrawn: the session changed.")
 
 
 def hand_over_after_commit(notifications: list[Notification | None]) -> None:
@@ -226,7 +226,7 @@ def notice_deliver(*, notification_id: int) -> Notification | None:
         "participant", "participant__contact", "host", "session", "session__host", "session__series"
     ).get(pk=notification.pk)
     if notification.session is None or (notification.participant is None and notification.host is None):
-        return _finish(notification, status=Notification.Status.CANCELLED, error="The recipient was removed.")
+        return _finish(notification, status=Notification.Status.WITHDRAWN, error="The recipient was removed.")
     contact = notification.participant.contact if notification.participant is not None else None
     if (
         notification.channel != Notification.Channel.EMAIL

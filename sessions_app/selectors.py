@@ -60,7 +60,7 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
         Notification.objects.only(
             "id", "participant_id", "kind", "channel", "status", "last_error", "created_at"
         )
-        .exclude(status=Notification.Status.CANCELLED)
+        .exclude(status=Notification.Status.WITHDRAWN)
         .exclude(status=Notification.Status.PENDING, send_at__gt=now)
         .order_by(
             Case(When(status=Notification.Status.FAILED, then=Value(0)), default=Value(1)),

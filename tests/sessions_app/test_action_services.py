@@ -87,7 +87,7 @@ def test_reschedule_moves_the_session_bumps_the_calendar_sequence_and_notifies_w
         session.start_at - timedelta(hours=24),
         session.start_at - timedelta(hours=1),
     ]
-    assert Notification.objects.filter(session=session, kind="reminder", status="cancelled").count() == 2
+    assert Notification.objects.filter(session=session, kind="reminder", status="withdrawn").count() == 2
     assert AuditEvent.objects.filter(action="session.reschedule", object_id=str(session.pk)).exists()
 
 
@@ -417,7 +417,7 @@ def test_remove_participant_revokes_the_link_at_once_and_tells_them(host):
     assert [n.kind for n in Notification.objects.filter(participant=maria, status="pending")] == [
         "participant_removed"
     ]
-    assert Notification.objects.filter(participant=maria, kind="reminder", status="cancelled").count() == 2
+    assert Notification.objects.filter(participant=maria, kind="reminder", status="withdrawn").count() == 2
 
 
 def test_removed_participant_with_no_messages_is_not_told(host):
