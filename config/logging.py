@@ -1,22 +1,92 @@
+import copy
 import logging
+import logging.config
 import re
 
+from django.http import HttpRequest
+
 # Join links are bearer secrets (DESIGN.md rule 5). Request lines are logged by runserver, gunicorn and
-# Django's error reporting, so the token is cut out of every record before a handler writes it.
-JOIN_TOKEN = re.compile(r"/join/[A-Za-z0-9_-]{16,}")
+# Django's error reporting, so the token is cut out of every record before anything writes it. What counts
+# is what Django would route to the join view: the segment after "join/" whatever its length or alphabet,
+# percent-encoded or not, and "join/" itself spelt with escapes (/%6Aoin%2F... reaches the same view).
+JOIN_TOKEN = re.compile(
+    r"(?:(?<=%2f)|(?<!\w))(?:j|%6a)(?:o|%6f)(?:i|%69)(?:n|%6e)(?:/|%2f)(?:(?!%2f)[^/\s?#\"'<>\\])+",
+    re.IGNORECASE,
+)
+REDACTED = "join/[redacted]"
 
 
 def redact(text: str) -> str:
-    return JOIN_TOKEN.sub("/join/[redacted]", text)
+    return JOIN_TOKEN.sub(REDACTED, text)
+
+
+def _redact_value(value):
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bytes):
+        return redact(value.decode("latin-1")).encode("latin-1")
+    if isinstance(value, HttpRequest):
+        return _redacted_request(value)
+    return value
+
+
+def _redacted_request(request: HttpRequest) -> HttpRequest:
+    """A copy of the request as handlers print it (its path and its WSGI environ); the request itself is
+    left alone, since the code that logged it may still use it."""
+    redacted = copy.copy(request)
+    redacted.path = redact(request.path)
+    redacted.path_info = redact(request.path_info)
+    redacted.META = {key: _redact_value(value) for key, value in request.META.items()}
+    return redacted
+
+
+def redact_record(record: logging.LogRecord) -> None:
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    elif isinstance(record.msg, BaseException):
+        record.msg = redact(str(record.msg))
+    if isinstance(record.args, dict):
+        # In place: gunicorn's access log passes a dict subclass that answers "-" for missing atoms.
+        for key, value in list(record.args.items()):
+            record.args[key] = _redact_value(value)
+    elif record.args:
+        record.args = tuple(_redact_value(arg) for arg in record.args)
+    if record.exc_info and not record.exc_text:
+        # Formatted now, so every handler prints this text rather than formatting the exception itself.
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    request = getattr(record, "request", None)
+    if isinstance(request, HttpRequest):
+        record.request = _redacted_request(request)
 
 
 class RedactJoinTokens(logging.Filter):
+    """For handlers: also covers what the record factory cannot see yet, the `request` passed as extra."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if record.args:
-            if isinstance(record.args, dict):
-                record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
-            else:
-                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        redact_record(record)
         return True
+
+
+def _redacting_factory(base):
+    def factory(*args, **kwargs):
+        record = base(*args, **kwargs)
+        redact_record(record)
+        return record
+
+    factory.redacts_join_tokens = True
+    return factory
+
+
+def configure(logging_settings: dict) -> None:
+    """settings.LOGGING_CONFIG: every record of the process is redacted when it is made, whichever logger
+    made it and whichever handler takes it (including ones configured elsewhere, such as Celery's or a
+    test's), then settings.LOGGING is applied as usual."""
+    base = logging.getLogRecordFactory()
+    if not getattr(base, "redacts_join_tokens", False):
+        logging.setLogRecordFactory(_redacting_factory(base))
+    if logging_settings:
+        logging.config.dictConfig(logging_settings)

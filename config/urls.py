@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts.views import LoginView
+from accounts.views import LoginView, PasswordResetView
 from config.health import healthz
 from sessions_app.views.reminders import dev_outbox
 
@@ -13,10 +13,9 @@ urlpatterns = [
     path("join/", include("sessions_app.join.urls")),
     path("", include("notifications.urls")),
     path("contacts/", include("contacts.urls")),
-    path("anymail/", include("anymail.urls")),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/", PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password-reset/<uidb64>/<token>/",

@@ -132,7 +132,27 @@ def _send_file(*, to: str, body: str, channel: str) -> str:
     return message_id
 
 
-def send_text(*, channel: str, to: str, body: str) -> str:
+def _text_provider(channel: str) -> str | None:
+    """What carries a text message on this channel: "twilio", "file" or None. With Twilio's keys set it is
+    Twilio, and only for a channel that has its sending number; without them the local file provider, and
+    only where the settings allow it (not in production, where a file on the server reaches nobody)."""
     if settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN:
+        sender = settings.TWILIO_WHATSAPP_FROM if channel == "whatsapp" else settings.TWILIO_FROM_NUMBER
+        return "twilio" if sender else None
+    return "file" if settings.TEXT_FILE_PROVIDER else None
+
+
+def text_channels_available() -> frozenset[str]:
+    """The text channels ("sms", "whatsapp") a participant may choose: those the site offers (TEXT_CHANNELS)
+    that a provider can carry. The forms, the services' validation and the deploy check all ask here."""
+    return frozenset(channel for channel in settings.TEXT_CHANNELS if _text_provider(channel) is not None)
+
+
+def send_text(*, channel: str, to: str, body: str) -> str:
+    provider = _text_provider(channel)
+    if provider == "twilio":
         return _send_twilio(to=to, body=body, whatsapp=channel == "whatsapp")
-    return _send_file(to=to, body=body, channel=channel)
+    if provider == "file":
+        return _send_file(to=to, body=body, channel=channel)
+    name = {"sms": "SMS", "whatsapp": "WhatsApp"}.get(channel, channel)
+    raise PermanentDeliveryError(f"This site cannot send {name} messages (no provider is set up); use email.")

@@ -109,3 +109,24 @@ class SweepHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"Last sweep at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class TwilioCallback(models.Model):
+    """A Twilio callback already acted on: an inbound message by its MessageSid, a status report by its
+    MessageSid and MessageStatus. Twilio's signature covers the URL and the parameters but carries no time,
+    so a captured request stays valid for ever: without this record a START replayed after a STOP would
+    opt the person back in. The unique constraint, not a prior lookup, decides which of two racing
+    deliveries of the same callback acts."""
+
+    message_sid = models.CharField(max_length=64)
+    # Empty for an inbound message.
+    message_status = models.CharField(max_length=32, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message_sid", "message_status"], name="twilio_callback_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_sid} {self.message_status}".strip()

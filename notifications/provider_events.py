@@ -8,12 +8,12 @@ import logging
 from datetime import datetime
 
 import phonenumbers
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
 from contacts.services import contact_sms_opt_out
-from notifications.models import Notification
+from notifications.models import Notification, TwilioCallback
 
 logger = logging.getLogger(__name__)
 
@@ -156,3 +156,42 @@ def sms_opt_out_record(*, phone: str, opted_out: bool) -> list:
     if number is None:
         return []
     return contact_sms_opt_out(phone=number, opted_out=opted_out)
+
+
+def _twilio_callback_first_time(*, message_sid: str, message_status: str = "") -> bool:
+    """Write down that this callback is being acted on; False when it was before (Twilio's retry, or a
+    captured request sent again). Inside the caller's transaction, so a failure later leaves no record and
+    Twilio's retry is acted on."""
+    try:
+        with transaction.atomic():
+            TwilioCallback.objects.create(message_sid=message_sid, message_status=message_status)
+    except IntegrityError:
+        return False
+    return True
+
+
+@transaction.atomic
+def twilio_status_record(
+    *, message_sid: str, message_status: str, error_code: str | None = None
+) -> Notification | None:
+    """Twilio's status callback for a message we sent: acted on once per message and status."""
+    message_status = message_status.strip().lower()
+    if not message_sid or not message_status:
+        return None
+    if not _twilio_callback_first_time(message_sid=message_sid, message_status=message_status):
+        return None
+    return notice_record_provider_status(
+        provider_message_id=message_sid, status=message_status, error_code=error_code
+    )
+
+
+@transaction.atomic
+def twilio_inbound_record(*, message_sid: str, sender: str, body: str) -> list:
+    """A message someone texted to our number: a STOP or START is acted on once per message, so an old
+    START sent again cannot undo a later STOP."""
+    opted_out = opt_out_keyword(body)
+    if opted_out is None or not message_sid:
+        return []
+    if not _twilio_callback_first_time(message_sid=message_sid):
+        return []
+    return sms_opt_out_record(phone=sender, opted_out=opted_out)

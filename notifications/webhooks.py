@@ -1,17 +1,24 @@
-"""Twilio's calls to us: the status callback of each message we sent, and the messages people send back.
+"""Providers' calls to us: Twilio's status callback of each message we sent and the messages people send
+back, and the email service's tracking webhook.
 
-Both are public URLs, so nothing in them is believed before Twilio's signature is checked. The email
-services' tracking webhooks are anymail's views (config/urls.py); notifications/signals.py records them.
+All are public URLs, so nothing in them is believed before the provider's signature or our webhook secret
+is checked. A signed Twilio request can be sent again by whoever captured it, so each is acted on once
+(notifications.provider_events). The email tracking webhook is anymail's view of the one ESP that sends our
+mail; notifications/signals.py records what it reports.
 """
 
+from functools import cache
+
+from anymail import urls as anymail_urls
+from anymail.utils import get_anymail_setting
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from notifications.provider_events import notice_record_provider_status, opt_out_keyword, sms_opt_out_record
+from notifications.provider_events import twilio_inbound_record, twilio_status_record
 
 
 def _signed_by_twilio(request) -> bool:
@@ -32,10 +39,11 @@ def _signed_by_twilio(request) -> bool:
 def twilio_status(request):
     if not _signed_by_twilio(request):
         return HttpResponseForbidden()
-    # An unknown MessageSid is still answered 200: another answer only makes Twilio try again.
-    notice_record_provider_status(
-        provider_message_id=request.POST.get("MessageSid", ""),
-        status=request.POST.get("MessageStatus", ""),
+    # An unknown MessageSid, or a callback acted on before, is still answered 200: another answer only makes
+    # Twilio try again.
+    twilio_status_record(
+        message_sid=request.POST.get("MessageSid", ""),
+        message_status=request.POST.get("MessageStatus", ""),
         error_code=request.POST.get("ErrorCode") or None,
     )
     return HttpResponse()
@@ -46,9 +54,47 @@ def twilio_status(request):
 def twilio_inbound(request):
     if not _signed_by_twilio(request):
         return HttpResponseForbidden()
-    opted_out = opt_out_keyword(request.POST.get("Body", ""))
-    if opted_out is not None:
-        sms_opt_out_record(phone=request.POST.get("From", ""), opted_out=opted_out)
+    twilio_inbound_record(
+        message_sid=request.POST.get("MessageSid", ""),
+        sender=request.POST.get("From", ""),
+        body=request.POST.get("Body", ""),
+    )
     # An empty answer: Twilio itself confirms a STOP or START to the person, and anything else people text
     # to our sending number is not read by anyone, so no reply is promised.
     return HttpResponse(str(MessagingResponse()), content_type="text/xml")
+
+
+@cache
+def _tracking_views() -> dict:
+    """anymail's tracking webhook view of each ESP, by its backend's module name (anymail.backends.<esp>)."""
+    views = {}
+    for pattern in anymail_urls.urlpatterns:
+        esp, _, kind = pattern.name.partition("_tracking_")
+        if kind == "webhook":
+            views[esp] = pattern.callback
+    return views
+
+
+def email_esp() -> str | None:
+    """The ESP whose anymail backend sends our mail (EMAIL_BACKEND = anymail.backends.<esp>.EmailBackend),
+    or None for any other backend."""
+    module, _, _ = settings.EMAIL_BACKEND.rpartition(".")
+    prefix = "anymail.backends."
+    return module[len(prefix) :] if module.startswith(prefix) else None
+
+
+def email_tracking_view():
+    """The tracking webhook to serve, or None. Only the ESP that sends our mail can report on it, and only
+    with a webhook secret: without one anymail accepts events from anyone (it merely warns), and a forged
+    bounce would fail a notice. anymail mounts all its ESPs' webhooks; here every other URL is a 404."""
+    if not get_anymail_setting("webhook_secret", default=None):
+        return None
+    return _tracking_views().get(email_esp() or "")
+
+
+@csrf_exempt
+def email_tracking(request, esp: str):
+    view = email_tracking_view()
+    if view is None or esp != email_esp():
+        raise Http404("No email tracking webhook here")
+    return view(request)

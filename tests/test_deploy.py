@@ -21,6 +21,17 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "consultations.example.com",
     "SITE_URL": "https://consultations.example.com",
     "DATABASE_URL": "sqlite:////tmp/consultations-deploy-check.sqlite3",
+    # Without room tokens check --deploy warns (sessions_app.W001): a production room needs them.
+    "JITSI_APP_ID": "consultations",
+    "JITSI_APP_SECRET": "a-long-random-jitsi-app-secret-0123456789",
+    # Notices must be deliverable: a real email service with its webhook secret, and Twilio for texts.
+    "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+    "ANYMAIL_POSTMARK_SERVER_TOKEN": "postmark-server-token",
+    "ANYMAIL_WEBHOOK_SECRET": "postmark-hooks:a-long-webhook-password",
+    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+    "TWILIO_AUTH_TOKEN": "a-twilio-auth-token",
+    "TWILIO_FROM_NUMBER": "+15005550006",
+    "TWILIO_WHATSAPP_FROM": "+15005550006",
 }
 
 

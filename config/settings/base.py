@@ -50,7 +50,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the container's health probe is answered before anything validates its Host header.
+    "config.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +101,9 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The password-reset limit counts in the cache: with several web processes it must be one they share
+# (docker-compose sets CACHE_URL=redis://...); the default memory cache is one process's own.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -114,15 +120,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "sessions:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: five failures lock that account, and separately that address, for 15 minutes.
+# How many reverse proxies stand in front of the web server, each appending to X-Forwarded-For (0: none, the
+# connection's address is the client's). accounts.throttling.client_address reads the client from it.
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+
+# Login throttling: five failures for one account from one address lock that pair for 15 minutes. Locking
+# the address alone would lock out everyone behind one NAT or proxy, and the account alone would let anyone
+# lock a host out of their own account. The price: guesses spread over many addresses are not stopped here,
+# only slowed per address.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 # The login form posts the email in the "username" field (Django's AuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# One rule for the client's address, shared with the password-reset limit; django-ipware is not installed,
+# and its proxy count counts the entries of the header rather than the proxies in front.
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -160,6 +175,12 @@ TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM", default="")
 # Only for tests and local fakes: send the SDK's HTTP to this base URL instead of Twilio's.
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 SMS_FILE_PATH = VAR_DIR / "sms"
+# Without Twilio's keys, text messages are written under SMS_FILE_PATH: on one machine that is how they are
+# read (DESIGN.md rule 6); production.py turns it off, since a file on a server reaches nobody.
+TEXT_FILE_PROVIDER = True
+# The text channels participants may choose (notifications.channels.text_channels_available). Leave it
+# empty to offer email only; offering a channel that no provider carries fails `check --deploy`.
+TEXT_CHANNELS = [channel for channel in env.list("TEXT_CHANNELS", default=["sms", "whatsapp"]) if channel]
 # Every provider call gives up after this long (Twilio's HTTP client, anymail's ESP API calls, SMTP); a
 # time-out is a transient error and the notice is retried.
 PROVIDER_TIMEOUT_SECONDS = env.int("PROVIDER_TIMEOUT_SECONDS", default=10)
@@ -212,9 +233,11 @@ NOTIFICATION_SWEEP_SECONDS = env.float("NOTIFICATION_SWEEP_SECONDS", default=10.
 NOTIFICATION_REHAND_SECONDS = env.float("NOTIFICATION_REHAND_SECONDS", default=60.0)
 NOTIFICATION_CLAIM_LEASE_SECONDS = env.float("NOTIFICATION_CLAIM_LEASE_SECONDS", default=300.0)
 NOTIFICATION_RETRY_BASE_SECONDS = env.float("NOTIFICATION_RETRY_BASE_SECONDS", default=30.0)
+# Due-ness and claim leases follow the database's clock, shared by every process (notifications.clock).
+NOTIFICATION_CLOCK = env("NOTIFICATION_CLOCK", default="database")
 # Time limits of every task, derived from the claim lease. The hard limit (SIGKILL of the worker process) is
 # well below the lease, so a stuck send is killed before its row lapses and another worker sends it too;
-# the gap also absorbs clock skew between workers (claimed_at is written by one clock, read by another).
+# the claim and its lease are both timed by the database's clock, so no worker's drift shortens the gap.
 # The soft limit (SoftTimeLimitExceeded in the task) leaves a send six provider time-outs plus rendering,
 # and is an ordinary exception to notice_deliver: the notice is retried later, like any unexpected error.
 # Defaults with the 300 s lease: soft 60 s, hard 120 s.
@@ -235,6 +258,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Every log record is cleared of join tokens when it is made (config.logging.configure); the handlers'
+# filter also clears the request that Django passes along with its records.
+LOGGING_CONFIG = "config.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -244,6 +270,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own default handlers for "django" have no such filter; ours replace them.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },

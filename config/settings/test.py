@@ -20,6 +20,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not env("D
 # the delivery services directly. The integration tier brings a real Redis and real worker processes.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# time_machine moves Python's clock, not PostgreSQL's: tests that travel in time compare with the process's
+# clock. The clock-skew tests and the integration tier's workers use the database's (notifications.clock).
+NOTIFICATION_CLOCK = env("NOTIFICATION_CLOCK", default="process")
 
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 LOGGING = {"version": 1, "disable_existing_loggers": False}

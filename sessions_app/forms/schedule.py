@@ -8,6 +8,8 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.timezones import TIME_ZONE_CHOICES
 from contacts.models import InviteMethod
+from notifications.channels import text_channels_available
+from sessions_app.forms.fields import WindowDateField
 from sessions_app.models import Room, Series
 from sessions_app.recurrence import MAX_OCCURRENCES, series_length_until
 from sessions_app.services import ParticipantDetails, RepeatRule
@@ -20,7 +22,7 @@ REPEAT_ENDS_CHOICES = [("count", "After a number of sessions"), ("until", "On a 
 
 class SessionScheduleForm(forms.Form):
     title = forms.CharField(max_length=200, initial="Consultation")
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = WindowDateField(widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     duration_minutes = forms.TypedChoiceField(
         label="Duration", choices=DURATION_CHOICES, coerce=int, initial=50
@@ -46,9 +48,7 @@ class SessionScheduleForm(forms.Form):
             "max_value": f"A series can have at most {MAX_OCCURRENCES} sessions.",
         },
     )
-    repeat_until = forms.DateField(
-        label="Last date", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    repeat_until = WindowDateField(label="Last date", required=False)
 
     def __init__(self, *args, host, **kwargs):
         super().__init__(*args, **kwargs)
@@ -123,10 +123,16 @@ class SessionScheduleForm(forms.Form):
         return RepeatRule(frequency=frequency, count=count)
 
 
+def invite_method_choices() -> list[tuple[str, str]]:
+    """SMS and WhatsApp are offered only where this site can send them; read on every form, not at import."""
+    unavailable = {InviteMethod.SMS, InviteMethod.WHATSAPP} - text_channels_available()
+    return [(value, label) for value, label in InviteMethod.choices if value not in unavailable]
+
+
 class ParticipantForm(forms.Form):
     name = forms.CharField(label="Name or initials", min_length=2, max_length=150)
     invite_method = forms.ChoiceField(
-        label="Session invite and reminders", choices=InviteMethod.choices, initial=InviteMethod.EMAIL
+        label="Session invite and reminders", choices=invite_method_choices, initial=InviteMethod.EMAIL
     )
     email = forms.EmailField(required=False)
     phone = PhoneNumberField(
