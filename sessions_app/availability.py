@@ -3,6 +3,10 @@
 The busy times of every host and room concerned are read once for the whole span asked about (a few range
 queries), and each proposed time is then checked in memory, so a series of 52 sessions or a list of 30
 colleagues costs the same handful of queries as one time for one host.
+
+The answer is read by someone (the viewer): a session or blocked time outside the viewer's scope (a room
+booked by another host, a colleague's diary on Reassign) is told as busy with its time, never its title or
+note. Whether an item is in scope is asked of the same selectors the pages use, inside the same queries.
 """
 
 from collections import defaultdict
@@ -10,9 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef
+
 from accounts.models import User
-from accounts.selectors import hosts_of_organization
+from accounts.selectors import hosts_actor_may_act_for, hosts_of_organization
 from sessions_app.models import BlockedSlot, Room, Session, WorkingHours
+from sessions_app.selectors import sessions_visible_to
 from sessions_app.timefmt import format_when
 
 
@@ -49,14 +56,26 @@ class Availability:
         return not self.host_overlaps and not self.room_overlaps
 
     def reasons(self, zone: str) -> list[str]:
-        reasons = [f"Overlaps “{s.title}” ({format_when(s.start_at, zone)})" for s in self.host_overlaps]
+        """Why the time is not free, for the viewer busy_times was read for: what lies outside their scope
+        (`in_viewer_scope`, set by busy_times) is only busy, with its time."""
+        reasons = [
+            f"Overlaps “{s.title}” ({format_when(s.start_at, zone)})"
+            if s.in_viewer_scope
+            else f"Busy with another session ({format_when(s.start_at, zone)})"
+            for s in self.host_overlaps
+        ]
         reasons += [
-            f"Blocked: {b.note or 'no note'} (until {format_when(b.end_at, zone)})" for b in self.blocks
+            f"Blocked: {b.note or 'no note'} (until {format_when(b.end_at, zone)})"
+            if b.in_viewer_scope
+            else f"Blocked (until {format_when(b.end_at, zone)})"
+            for b in self.blocks
         ]
         if self.outside_working_hours:
             reasons.append("Outside the host's working hours")
         reasons += [
             f"The room is booked for “{s.title}” ({format_when(s.start_at, zone)})"
+            if s.in_viewer_scope
+            else f"The room is busy with another session ({format_when(s.start_at, zone)})"
             for s in self.room_overlaps
         ]
         return reasons
@@ -104,39 +123,53 @@ class BusyTimes:
 
 
 def busy_times(
-    *, hosts: list[User], start_at: datetime, end_at: datetime, room: Room | None = None
+    *, viewer: User, hosts: list[User], start_at: datetime, end_at: datetime, room: Room | None = None
 ) -> BusyTimes:
     """The open sessions and blocked slots of these hosts, the open sessions of the room, and the hosts'
-    working hours, over [start_at, end_at): four queries whatever the span and the number of hosts."""
+    working hours, over [start_at, end_at): four queries whatever the span and the number of hosts. Each
+    session and blocked slot says whether it is `in_viewer_scope`, the scope of the pages the viewer may
+    open (sessions_visible_to, and the hosts whose Working hours they manage)."""
     host_ids = [host.pk for host in hosts]
     sessions, blocks, hours = defaultdict(list), defaultdict(list), defaultdict(list)
     in_span = {"start_at__lt": end_at, "end_at__gt": start_at}
-    for session in Session.objects.open().filter(host_id__in=host_ids, **in_span).order_by("start_at"):
+    open_sessions = Session.objects.open().annotate(
+        in_viewer_scope=Exists(sessions_visible_to(viewer).filter(pk=OuterRef("pk")))
+    )
+    for session in open_sessions.filter(host_id__in=host_ids, **in_span).order_by("start_at"):
         sessions[session.host_id].append(session)
-    for block in BlockedSlot.objects.filter(host_id__in=host_ids, **in_span):
+    viewer_blocks = BlockedSlot.objects.annotate(
+        in_viewer_scope=Exists(hosts_actor_may_act_for(actor=viewer).filter(pk=OuterRef("host_id")))
+    )
+    for block in viewer_blocks.filter(host_id__in=host_ids, **in_span):
         blocks[block.host_id].append(block)
     for range_ in WorkingHours.objects.filter(host_id__in=host_ids):
         hours[range_.host_id].append(range_)
-    room_sessions = (
-        list(Session.objects.open().filter(room=room, **in_span).order_by("start_at")) if room else []
-    )
+    room_sessions = list(open_sessions.filter(room=room, **in_span).order_by("start_at")) if room else []
     return BusyTimes(sessions=sessions, room_sessions=room_sessions, blocks=blocks, hours=hours)
 
 
 def availability_for(
-    *, host: User, start_at: datetime, end_at: datetime, room: Room | None = None, exclude: Iterable[int] = ()
+    *,
+    viewer: User,
+    host: User,
+    start_at: datetime,
+    end_at: datetime,
+    room: Room | None = None,
+    exclude: Iterable[int] = (),
 ) -> Availability:
-    return busy_times(hosts=[host], start_at=start_at, end_at=end_at, room=room).availability(
+    return busy_times(viewer=viewer, hosts=[host], start_at=start_at, end_at=end_at, room=room).availability(
         host=host, start_at=start_at, end_at=end_at, exclude=exclude
     )
 
 
-def colleagues_with_availability(*, session: Session) -> list[tuple[User, Availability]]:
+def colleagues_with_availability(*, viewer: User, session: Session) -> list[tuple[User, Availability]]:
     """The organisation's other hosts, each with their availability at the session's time (for Reassign)."""
     colleagues = list(
         hosts_of_organization(organization_id=session.organization_id).exclude(pk=session.host_id)
     )
-    busy = busy_times(hosts=colleagues, start_at=session.start_at, end_at=session.end_at, room=session.room)
+    busy = busy_times(
+        viewer=viewer, hosts=colleagues, start_at=session.start_at, end_at=session.end_at, room=session.room
+    )
     return [
         (
             host,

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.generic import FormView, TemplateView
 
+from accounts.models import User
 from config.errors import ApplicationError
 from sessions_app.availability import availability_for, colleagues_with_availability
 from sessions_app.forms.actions import (
@@ -95,15 +96,15 @@ class TimeWindowActionView(SessionActionView):
         context["availability_mode"] = self.availability_mode
         if form.is_bound:
             # The form shows its own errors beside the inputs; the box only says whether the time is free.
-            check = availability_check(self.session, form, self.availability_mode)
+            check = availability_check(self.session, form, self.availability_mode, viewer=self.request.user)
             context["check"] = {**check, "errors": []}
         else:
             context["check"] = {}
         return context
 
 
-def availability_check(session: Session, form: TimeWindowForm, mode: str) -> dict:
-    """The context of the availability fragment for the time the form proposes."""
+def availability_check(session: Session, form: TimeWindowForm, mode: str, *, viewer: User) -> dict:
+    """The context of the availability fragment for the time the form proposes, as `viewer` may read it."""
     form.is_valid()
     if form.window is None:
         return {"errors": form.time_errors()}
@@ -112,7 +113,7 @@ def availability_check(session: Session, form: TimeWindowForm, mode: str) -> dic
     # current one does count there.
     exclude = [] if mode == "next" else [session.pk]
     availability = availability_for(
-        host=session.host, start_at=start_at, end_at=end_at, room=session.room, exclude=exclude
+        viewer=viewer, host=session.host, start_at=start_at, end_at=end_at, room=session.room, exclude=exclude
     )
     return {
         "availability": availability,
@@ -133,7 +134,7 @@ class AvailabilityView(SessionScopedView, TemplateView):
         mode = self.request.GET.get("mode", "reschedule")
         form = self.forms.get(mode, RescheduleForm)(self.request.GET, session=self.session)
         return super().get_context_data(
-            check=availability_check(self.session, form, mode), mode=mode, **kwargs
+            check=availability_check(self.session, form, mode, viewer=self.request.user), mode=mode, **kwargs
         )
 
 
@@ -290,7 +291,7 @@ class ReassignView(SessionActionView):
     def get_form_kwargs(self):
         return {
             **super().get_form_kwargs(),
-            "colleagues": colleagues_with_availability(session=self.session),
+            "colleagues": colleagues_with_availability(viewer=self.request.user, session=self.session),
             "viewer_zone": self.request.user.time_zone,
         }
 

@@ -1,0 +1,300 @@
+"""Every URL of the project that names an object by its id, asked for by someone that object is not for.
+
+The routes are read from the URL resolver itself, so a new route that takes an object id fails
+`test_every_route_that_takes_an_object_id_is_in_the_table` until it is added to ROUTES (or, with a reason,
+to EXCLUDED): nobody can add a page that loads an object by id without this test asking it as a stranger.
+
+Each route is asked with GET and POST (the POST with data the view would accept from its owner, so a
+missing scope check would really write) by:
+- a host of another organisation,
+- a scheduler of another organisation, acting for a host of their own,
+- a participant of the session, who holds the join cookie from their link but has no account.
+The first two must get a 404 (DESIGN.md rule 4: nothing outside the scope is even said to exist); the
+participant is sent to log in (or refused); and nothing is written.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter, UUIDConverter
+from django.utils import timezone
+
+from accounts.models import AuditEvent, Membership
+from contacts.models import Contact
+from notifications.models import Notification
+from sessions_app.join.links import join_token
+from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
+from tests.factories import ParticipantFactory, SessionFactory, member
+
+pytestmark = pytest.mark.django_db
+
+# Route-name prefixes left out, and why.
+EXCLUDED_PREFIXES = {
+    "admin:": "Django's admin: staff only, behind its own login and model permissions.",
+    "anymail:": "The email provider's webhooks: no object ids, authenticated by the provider's signature.",
+}
+# Single routes whose id-like argument is not looked up on its own, and why.
+EXCLUDED = {
+    "password_reset_confirm": (
+        "Django's password reset: the uidb64 only counts together with a per-user HMAC token, and any "
+        "visitor may open the page (it says the link is invalid)."
+    ),
+}
+
+
+@dataclass
+class World:
+    """One organisation's things (the objects asked for) and the strangers who ask."""
+
+    host: object
+    colleague: object
+    scheduler: object
+    session: Session
+    participant: Participant
+    room: Room
+    closed_room: Room
+    hours: WorkingHours
+    block: BlockedSlot
+
+
+@dataclass(frozen=True)
+class Route:
+    kwargs: Callable[[World], dict]
+    # What the owner would post to get the change made.
+    data: Callable[[World], dict] = lambda world: {}
+    # Who may open it (the control that the kwargs name a real object): "host" or "scheduler".
+    owner: str = "host"
+
+
+def _session(world: World) -> dict:
+    return {"pk": world.session.pk}
+
+
+def _participant(world: World) -> dict:
+    return {"pk": world.session.pk, "participant_pk": world.participant.pk}
+
+
+def _tomorrow(world: World) -> dict:
+    local = (world.session.start_at + timedelta(days=1)).astimezone(world.host.zone)
+    return {"date": f"{local:%Y-%m-%d}", "time": f"{local:%H:%M}"}
+
+
+def _new_person(world: World) -> dict:
+    return {"name": "Intruder", "invite_method": "email", "email": "x@example.test", "time_zone": "UTC"}
+
+
+ROUTES: dict[str, Route] = {
+    "sessions:detail": Route(_session),
+    "sessions:connect": Route(_session),
+    "sessions:video_room": Route(_session),
+    "sessions:participant_add": Route(_session, _new_person),
+    "sessions:participant_edit": Route(
+        _participant,
+        lambda w: {"invite_method": "email", "email": "attacker@example.test", "time_zone": "UTC"},
+    ),
+    "sessions:participant_remind": Route(_participant),
+    "sessions:participant_remove": Route(_participant),
+    "sessions:reschedule": Route(_session, lambda w: {**_tomorrow(w), "reason": "x", "notify": "on"}),
+    "sessions:availability": Route(_session),
+    "sessions:cancel": Route(_session, lambda w: {"reason": "Taken over"}),
+    "sessions:remove": Route(_session),
+    "sessions:schedule_next": Route(_session, lambda w: {**_tomorrow(w), "title": "Next"}),
+    "sessions:change_end": Route(
+        _session,
+        lambda w: {"end_time": f"{(w.session.end_at + timedelta(minutes=30)).astimezone(w.host.zone):%H:%M}"},
+    ),
+    "sessions:no_show": Route(_session, lambda w: {"whole_session": "on"}),
+    "sessions:reassign": Route(_session, lambda w: {"new_host": w.colleague.pk}),
+    "sessions:working_hours_remove": Route(lambda w: {"pk": w.hours.pk}),
+    "sessions:blocked_slot_delete": Route(lambda w: {"pk": w.block.pk}),
+    "sessions:room_rename": Route(
+        lambda w: {"pk": w.room.pk}, lambda w: {f"room-{w.room.pk}-name": "Taken"}, owner="scheduler"
+    ),
+    "sessions:room_deactivate": Route(lambda w: {"pk": w.room.pk}, owner="scheduler"),
+    "sessions:room_activate": Route(lambda w: {"pk": w.closed_room.pk}, owner="scheduler"),
+    "accounts:act_for": Route(lambda w: {"host_id": w.host.pk}, owner="scheduler"),
+}
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "", converters=None):
+    """(route name, route text, {argument: converter}) for every pattern, through every include."""
+    for pattern in resolver.url_patterns:
+        found = {**(converters or {}), **getattr(pattern.pattern, "converters", {})}
+        found.update({name: None for name in pattern.pattern.regex.groupindex if name not in found})
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern, prefix + str(pattern.pattern), inner, found)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}{pattern.name}", prefix + str(pattern.pattern), found
+
+
+_ID_NAME = re.compile(r"(^|_)(pk|id)$|uid")
+
+
+def _takes_object_id(arguments: dict) -> bool:
+    return any(
+        isinstance(converter, IntConverter | UUIDConverter) or _ID_NAME.search(name)
+        for name, converter in arguments.items()
+    )
+
+
+def routes_with_object_ids() -> set[str]:
+    return {
+        name
+        for name, _route, arguments in _walk(get_resolver())
+        if _takes_object_id(arguments) and not name.startswith(tuple(EXCLUDED_PREFIXES))
+    }
+
+
+def test_every_route_that_takes_an_object_id_is_in_the_table():
+    found = routes_with_object_ids()
+    missing = found - set(ROUTES) - set(EXCLUDED)
+    assert not missing, f"Routes taking an object id that ROUTES does not cover: {sorted(missing)}"
+    stale = (set(ROUTES) | set(EXCLUDED)) - found
+    assert not stale, f"Entries for routes that no longer take an object id: {sorted(stale)}"
+
+
+def test_the_walk_sees_ids_inside_includes():
+    # The walk itself must find the ids of included URLconfs, or the test above would pass on nothing.
+    assert {"sessions:participant_edit", "accounts:act_for", "password_reset_confirm"} <= (
+        routes_with_object_ids() | set(EXCLUDED)
+    )
+    assert "join:enter" not in routes_with_object_ids()  # a secret token, covered by test_join_links
+
+
+# The world and the strangers ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(host, other_host, scheduler, organization) -> World:
+    # Starting in two minutes: the host could connect, cancel is still offered, every action is open.
+    session = SessionFactory(host=host, start_at=timezone.now() + timedelta(minutes=2), title="Private")
+    room = Room.objects.create(organization=organization, name="Blue room")
+    closed_room = Room.objects.create(organization=organization, name="Old room", is_active=False)
+    session.room = room
+    session.save(update_fields=["room"])
+    return World(
+        host=host,
+        colleague=other_host,
+        scheduler=scheduler,
+        session=session,
+        participant=ParticipantFactory(session=session, name="Maria", email="maria@example.test"),
+        room=room,
+        closed_room=closed_room,
+        hours=WorkingHours.objects.create(host=host, weekday=0, start_time=time(9), end_time=time(17)),
+        block=BlockedSlot.objects.create(
+            host=host,
+            start_at=timezone.now() + timedelta(days=3),
+            end_at=timezone.now() + timedelta(days=3, hours=2),
+            note="Private",
+        ),
+    )
+
+
+def _foreign_host(world: World) -> Client:
+    client = Client()
+    client.force_login(member(role=Membership.Role.HOST, full_name="Foreign Host"))
+    return client
+
+
+def _foreign_scheduler(world: World) -> Client:
+    scheduler = member(role=Membership.Role.SCHEDULER, full_name="Foreign Scheduler")
+    own_host = member(role=Membership.Role.HOST, organization=scheduler.organization, full_name="Their Host")
+    client = Client()
+    client.force_login(scheduler)
+    assert client.post(reverse("accounts:act_for", kwargs={"host_id": own_host.pk})).status_code == 302
+    return client
+
+
+def _participant_with_cookie(world: World) -> Client:
+    client = Client()
+    response = client.get(reverse("join:enter", kwargs={"token": join_token(world.participant)}))
+    assert response.status_code == 302 and client.cookies
+    return client
+
+
+STRANGERS = {
+    "foreign_host": _foreign_host,
+    "foreign_scheduler": _foreign_scheduler,
+    "participant_with_join_cookie": _participant_with_cookie,
+}
+
+
+def _snapshot(world: World) -> dict:
+    """Everything a stranger's request could change: the counts, and the fields of the objects asked for."""
+    session = Session.objects.get(pk=world.session.pk)
+    participant = Participant.objects.get(pk=world.participant.pk)
+    return {
+        "counts": [
+            model.objects.count()
+            for model in (
+                Session,
+                Participant,
+                Notification,
+                AuditEvent,
+                Contact,
+                Room,
+                WorkingHours,
+                BlockedSlot,
+            )
+        ],
+        "session": [
+            getattr(session, field)
+            for field in (
+                "status",
+                "host_id",
+                "start_at",
+                "end_at",
+                "no_show",
+                "host_connected_at",
+                "video_room_name",
+                "calendar_sequence",
+                "updated_at",
+            )
+        ],
+        "participant": [
+            getattr(participant, field)
+            for field in ("removed_at", "link_version", "email", "invite_method", "time_zone", "no_show")
+        ],
+        "rooms": list(Room.objects.order_by("pk").values_list("name", "is_active")),
+    }
+
+
+def _refused(stranger: str, response) -> bool:
+    if stranger != "participant_with_join_cookie":
+        return response.status_code == 404
+    if response.status_code == 302:
+        return response["Location"].startswith(reverse("login") + "?next=")
+    return response.status_code in (403, 404)
+
+
+@pytest.mark.parametrize("stranger", list(STRANGERS))
+@pytest.mark.parametrize("name", list(ROUTES))
+def test_a_stranger_gets_nothing_from_a_route_that_takes_an_object_id(world, name, stranger):
+    route = ROUTES[name]
+    url = reverse(name, kwargs=route.kwargs(world))
+    client = STRANGERS[stranger](world)
+    before = _snapshot(world)
+
+    for verb, data in (("get", {}), ("post", route.data(world))):
+        response = getattr(client, verb)(url, data)
+        assert _refused(stranger, response), (
+            f"{verb.upper()} {url} as {stranger}: {response.status_code} {response.get('Location', '')}"
+        )
+        assert _snapshot(world) == before, f"{verb.upper()} {url} as {stranger} wrote something"
+
+
+@pytest.mark.parametrize("name", list(ROUTES))
+def test_the_tables_objects_are_real_the_owner_is_not_refused(client, world, name):
+    route = ROUTES[name]
+    owner = world.host if route.owner == "host" else world.scheduler
+    client.force_login(owner)
+    if route.owner == "scheduler":
+        client.post(reverse("accounts:act_for", kwargs={"host_id": world.host.pk}))
+    # A GET the view does not take is a 405, said only once the object was found in the owner's scope.
+    assert client.get(reverse(name, kwargs=route.kwargs(world))).status_code != 404
