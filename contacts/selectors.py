@@ -5,6 +5,9 @@ from contacts.models import Contact
 
 AUTOCOMPLETE_MIN_LENGTH = 2
 AUTOCOMPLETE_LIMIT = 8
+# The longest name or email a contact can have: a longer query cannot match (and SQLite refuses a LIKE
+# pattern of 50,000 characters).
+AUTOCOMPLETE_MAX_LENGTH = max(Contact._meta.get_field(name).max_length for name in ("name", "email"))
 
 
 def contacts_matching(
@@ -13,10 +16,13 @@ def contacts_matching(
     """The organisation's contacts whose name or email contains the query, names starting with it first.
 
     Fewer than two characters match nothing: one letter would list most of the address book to anyone who
-    types it, and helps nobody pick a person.
+    types it, and helps nobody pick a person. Neither does a NUL character, which no form lets into a name
+    or an email, and which PostgreSQL refuses in a query.
     """
     query = query.strip()
-    if organization is None or len(query) < AUTOCOMPLETE_MIN_LENGTH:
+    if organization is None or "\x00" in query:
+        return Contact.objects.none()
+    if not AUTOCOMPLETE_MIN_LENGTH <= len(query) <= AUTOCOMPLETE_MAX_LENGTH:
         return Contact.objects.none()
     return (
         Contact.objects.filter(organization=organization)

@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.template import Context, engines
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 
@@ -14,12 +15,18 @@ Kind = Notification.Kind
 TEMPLATE_FOR_KIND = {Kind.REMIND: "reminder"}
 
 
+# What stands in for a join link in the copy of a notice the product keeps.
+LINK_REDACTED = "[join link]"
+
+
 @dataclass
 class RenderedNotice:
     subject: str
     text: str
     html: str = ""
     attachments: list[Attachment] | None = None
+    # The text as kept in the notices log: the join link, a bearer secret, cut out.
+    logged_text: str = ""
 
 
 def _context(notification: Notification) -> dict:
@@ -31,6 +38,12 @@ def _shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: max(limit - 3, 0)].rstrip() + "..." if limit else ""
+
+
+def _render_plain(template_name: str, context: dict) -> str:
+    """A template rendered as plain text, with autoescaping off: a subject, a text part or an SMS is not
+    HTML, and "Smith & Jones" must not arrive as "Smith &amp; Jones"."""
+    return engines["django"].get_template(template_name).template.render(Context(context, autoescape=False))
 
 
 def _render_text(kind: str, context: dict) -> str:
@@ -46,7 +59,7 @@ def _render_text(kind: str, context: dict) -> str:
             "host": host_name,
             "reason": _shorten(reason, reason_limit),
         }
-        rendered = render_to_string(f"notifications/text/{kind}.txt", {**context, "sms": sms})
+        rendered = _render_plain(f"notifications/text/{kind}.txt", {**context, "sms": sms})
         text = gsm7_fold(" ".join(rendered.split()))
         if sms_segments(text) <= MAX_SEGMENTS:
             break
@@ -56,18 +69,26 @@ def _render_text(kind: str, context: dict) -> str:
 def render_notice(notification: Notification) -> RenderedNotice:
     context = _context(notification)
     kind = TEMPLATE_FOR_KIND.get(notification.kind, notification.kind)
+    link = context.get("join_link") or ""
+
+    def logged(text: str) -> str:
+        return text.replace(link, LINK_REDACTED) if link else text
+
     if notification.channel != Notification.Channel.EMAIL:
-        return RenderedNotice(subject="", text=_render_text(kind, context))
-    subject = render_to_string(f"notifications/email/{kind}_subject.txt", context).strip()
+        text = _render_text(kind, context)
+        return RenderedNotice(subject="", text=text, logged_text=logged(text))
+    subject = _render_plain(f"notifications/email/{kind}_subject.txt", context).strip()
     attachments = []
     if context.get("calendar"):
         method, ics = context["calendar"]
         attachments.append(Attachment("session.ics", ics, f"text/calendar; method={method}"))
+    text = _render_plain(f"notifications/email/{kind}.txt", context).strip() + "\n"
     return RenderedNotice(
         subject=" ".join(subject.split()),
-        text=render_to_string(f"notifications/email/{kind}.txt", context).strip() + "\n",
+        text=text,
         html=render_to_string(f"notifications/email/{kind}.html", context),
         attachments=attachments,
+        logged_text=logged(text),
     )
 
 

@@ -9,6 +9,7 @@ from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
 from sessions_app.availability import Availability
+from sessions_app.forms.fields import WindowDateField
 from sessions_app.models import Session
 from sessions_app.services import FOLLOWING, THIS
 from sessions_app.timefmt import in_zone, local_to_utc
@@ -65,7 +66,7 @@ class _StartForm(TimeWindowForm):
     time_fields = ("date", "time")
     service_fields = {"start": "time"}
     # A date input takes ISO dates whatever the locale would print.
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = WindowDateField()
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
 
     def __init__(self, *args, **kwargs):

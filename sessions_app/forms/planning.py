@@ -4,7 +4,9 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
+from sessions_app.forms.fields import WindowDateField
 from sessions_app.models import BlockedSlot, Outcome, Room, WorkingHours
+from sessions_app.services.common import page_date_window
 from sessions_app.timefmt import local_to_utc
 
 
@@ -48,9 +50,9 @@ class WorkingHoursForm(forms.Form):
 class BlockedSlotForm(forms.Form):
     """A one-off blocked time, typed in the host's zone whoever types it."""
 
-    start_date = forms.DateField(label="Start date", widget=_date_input())
+    start_date = WindowDateField(label="Start date", widget=_date_input())
     start_time = forms.TimeField(label="Start time", widget=_time_input())
-    end_date = forms.DateField(label="End date", widget=_date_input())
+    end_date = WindowDateField(label="End date", help_text="", widget=_date_input())
     end_time = forms.TimeField(label="End time", widget=_time_input())
     note = forms.CharField(
         label="Note",
@@ -94,8 +96,8 @@ class RoomForm(forms.Form):
 class HistoryFilterForm(forms.Form):
     """The history's filters, read from the query string so a filtered page (and its CSV) has an address."""
 
-    start = forms.DateField(label="From", required=False, widget=_date_input())
-    end = forms.DateField(label="Until", required=False, widget=_date_input())
+    start = WindowDateField(label="From", required=False, window=page_date_window, widget=_date_input())
+    end = WindowDateField(label="Until", required=False, window=page_date_window, widget=_date_input())
     outcome = forms.ChoiceField(label="Outcome", required=False, choices=[("", "Any"), *Outcome.choices])
 
     def __init__(self, *args, **kwargs):

@@ -13,7 +13,7 @@ from accounts.audit import AuditAction, audit_record
 from accounts.models import User
 from config.errors import ValidationFailedError
 from sessions_app.models import BlockedSlot, WorkingHours
-from sessions_app.services.common import check_acts_for
+from sessions_app.services.common import check_acts_for, check_session_start
 
 
 def _lock_host(host: User) -> None:
@@ -96,6 +96,8 @@ def blocked_slot_add(
     check_acts_for(actor=actor, host=host)
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValidationFailedError("The blocked time needs a time zone.")
+    check_session_start(start_at)
+    check_session_start(end_at, field="end")
     if end_at <= start_at:
         raise ValidationFailedError("The end must be after the start.", field="end")
     if end_at <= timezone.now():

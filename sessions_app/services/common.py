@@ -1,10 +1,56 @@
+from datetime import UTC, date, datetime, time
+
 from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import hosts_actor_may_act_for
 from config.errors import PermissionDeniedError, ValidationFailedError
 from sessions_app.availability import Availability
 from sessions_app.models import Session
+
+# A session starts at most this many years before or after today. Real bookings sit well inside it, and it
+# keeps every date the product derives from a start (local midnights, reminders, a series' later dates) far
+# from the ends of Python's calendar, where the arithmetic overflows into a 500.
+SESSION_YEARS_BACK = 2
+SESSION_YEARS_AHEAD = 5
+SESSION_WINDOW_HELP = f"Within {SESSION_YEARS_AHEAD} years from today."
+# The calendar and the history look further back than a session can be booked, since held sessions stay on
+# record; a date outside this is a typo or a probe, never a page anyone wants.
+PAGE_YEARS_BACK = 50
+
+
+def _years_from(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        # 29 February, in a year that has none.
+        return day.replace(year=day.year + years, day=28)
+
+
+def session_date_window() -> tuple[date, date]:
+    """The first and the last day (UTC) a session may start on."""
+    today = timezone.now().astimezone(UTC).date()
+    return _years_from(today, -SESSION_YEARS_BACK), _years_from(today, SESSION_YEARS_AHEAD)
+
+
+def page_date_window() -> tuple[date, date]:
+    """The days the calendar and the history's filters accept."""
+    today = timezone.now().astimezone(UTC).date()
+    return _years_from(today, -PAGE_YEARS_BACK), _years_from(today, SESSION_YEARS_AHEAD)
+
+
+def date_window_message(window: tuple[date, date]) -> str:
+    first, last = window
+    return f"Choose a date between {first.day} {first:%B %Y} and {last.day} {last:%B %Y}."
+
+
+def check_session_start(start_at: datetime, *, field: str = "start") -> None:
+    """Refuse a start outside session_date_window, before any arithmetic on it can overflow."""
+    first, last = session_date_window()
+    # Aware datetimes compare without converting, so even the first or last instant Python has is safe here.
+    if not datetime.combine(first, time(), UTC) <= start_at < datetime.combine(last, time.max, UTC):
+        raise ValidationFailedError(date_window_message((first, last)), field=field)
 
 
 def check_acts_for(*, actor: User, host: User) -> None:

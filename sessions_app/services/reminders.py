@@ -17,6 +17,13 @@ from sessions_app.services.common import check_acts_for
 MIN_REMINDER_LEAD = timedelta(minutes=10)
 MAX_REMINDER_LEAD = timedelta(days=14)
 MAX_REMINDERS = 5
+REMINDER_LEAD_MESSAGE = "Each reminder must be between 10 minutes and 14 days before the start."
+
+
+def check_reminder_lead(minutes: int) -> None:
+    # Compared as whole minutes: a lead of billions of days cannot even become a timedelta.
+    if not MIN_REMINDER_LEAD // timedelta(minutes=1) <= minutes <= MAX_REMINDER_LEAD // timedelta(minutes=1):
+        raise ValidationFailedError(REMINDER_LEAD_MESSAGE, field="reminders")
 
 
 def reminder_leads(host: User) -> list[timedelta]:
@@ -76,10 +83,7 @@ def reminder_settings_update(
     if len(leads) > MAX_REMINDERS:
         raise ValidationFailedError(f"Choose at most {MAX_REMINDERS} reminders.")
     for minutes in leads:
-        if not MIN_REMINDER_LEAD <= timedelta(minutes=minutes) <= MAX_REMINDER_LEAD:
-            raise ValidationFailedError(
-                "Each reminder must be between 10 minutes and 14 days before the start."
-            )
+        check_reminder_lead(minutes)
     row, _ = HostNoticeSettings.objects.update_or_create(host=host, defaults={"reminder_lead_minutes": leads})
     upcoming = list(
         Session.objects.open().filter(host=host, start_at__gt=timezone.now()).select_related("host")

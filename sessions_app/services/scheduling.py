@@ -9,12 +9,19 @@ from accounts.models import User
 from config.errors import ValidationFailedError
 from contacts.models import InviteMethod
 from contacts.services import ContactDetails, contacts_match_or_create
+from notifications.channels import text_channels_available
 from notifications.models import Notification
 from notifications.services import hand_over_after_commit, notice_build, notices_put
 from sessions_app.availability import busy_times
 from sessions_app.models import Participant, Room, Series, Session
 from sessions_app.recurrence import MAX_OCCURRENCES, occurrence_walls
-from sessions_app.services.common import check_acts_for, check_bookable, lock_session, sessions_insert_guarded
+from sessions_app.services.common import (
+    check_acts_for,
+    check_bookable,
+    check_session_start,
+    lock_session,
+    sessions_insert_guarded,
+)
 from sessions_app.services.reminders import reminders_plan
 
 
@@ -51,8 +58,16 @@ def validate_participant(details: ParticipantDetails) -> None:
         raise ValidationFailedError("A participant's name needs at least 2 characters.", field="name")
     if details.invite_method == InviteMethod.EMAIL and not details.email:
         raise ValidationFailedError(f"Enter an email address for {details.name}.", field="email")
-    if details.invite_method in (InviteMethod.SMS, InviteMethod.WHATSAPP) and not details.phone:
-        raise ValidationFailedError(f"Enter a mobile number for {details.name}.", field="phone")
+    if details.invite_method in (InviteMethod.SMS, InviteMethod.WHATSAPP):
+        if details.invite_method not in text_channels_available():
+            method = InviteMethod(details.invite_method).label
+            raise ValidationFailedError(
+                f"{method} messages cannot be sent from this site. Choose email for {details.name}, "
+                "or no messages.",
+                field="invite_method",
+            )
+        if not details.phone:
+            raise ValidationFailedError(f"Enter a mobile number for {details.name}.", field="phone")
 
 
 def participants_create(
@@ -144,6 +159,7 @@ def session_schedule(
     check_acts_for(actor=actor, host=host)
     if start_at.tzinfo is None:
         raise ValidationFailedError("The start time needs a time zone.")
+    check_session_start(start_at)
     if start_at + timedelta(minutes=duration_minutes) <= timezone.now():
         raise ValidationFailedError(
             "That time has already passed. Choose a time in the future.", field="start"
@@ -155,7 +171,9 @@ def session_schedule(
         raise ValidationFailedError("That room belongs to another organisation.", field="room")
     length = timedelta(minutes=duration_minutes)
     starts = occurrence_starts(first=start_at, zone=host.zone, rule=repeat)
-    busy = busy_times(hosts=[host], start_at=starts[0], end_at=starts[-1] + length, room=room)
+    if repeat is not None:
+        check_session_start(starts[-1], field="repeat_until" if repeat.until else "repeat_count")
+    busy = busy_times(viewer=actor, hosts=[host], start_at=starts[0], end_at=starts[-1] + length, room=room)
     for start in starts:
         check_bookable(
             availability=busy.availability(host=host, start_at=start, end_at=start + length),

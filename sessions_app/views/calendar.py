@@ -6,6 +6,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from django.contrib import messages
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils.http import urlencode
 
 from sessions_app.models import WorkingHours
 from sessions_app.selectors import blocked_slots_of, sessions_between, working_hours_of
+from sessions_app.services.common import page_date_window
 from sessions_app.timefmt import local_midnight
 from sessions_app.views.common import host_required, refuse_method
 
@@ -185,6 +187,13 @@ def calendar_view(request, host):
         anchor = date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         anchor = today
+    first, last = page_date_window()
+    if not first <= anchor <= last:
+        # A week or month near the ends of the calendar would overflow; the nearest page we keep is shown.
+        anchor = min(max(anchor, first), last)
+        messages.warning(
+            request, f"The calendar shows the years {first.year} to {last.year}; this is the nearest page."
+        )
     context = {"host": host, "view": view, "anchor": anchor, "zone_name": request.user.time_zone}
     if view == "week":
         monday = anchor - timedelta(days=anchor.weekday())

@@ -1,0 +1,392 @@
+"""Every form the product posts, and every page filter it reads, fed hostile values (NUL bytes, huge
+strings, years 1 and 9999, leads of billions of days, view names where a URL belongs, markup): the answer
+is never a 500, a refusal writes nothing, and every redirect stays on this site."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.models import AuditEvent
+from contacts.models import Contact
+from notifications.models import HostNoticeSettings, Notification
+from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
+from sessions_app.services import room_add
+from sessions_app.services.common import session_date_window
+from tests.factories import PASSWORD, ContactFactory, ParticipantFactory, SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+CANNED = [
+    "",
+    " ",
+    "-1",
+    "0",
+    "home",
+    "sessions:dashboard",
+    "//evil.example/",
+    "https://evil.example/",
+    "/\\evil.example",
+    "javascript:alert(1)",
+    "0001-01-01",
+    "9999-12-31",
+    "10000-01-01",
+    "24:00",
+    "23:59:59.999999",
+    "99999999999d",
+    "99999999999",
+    "-99999999999",
+    "1e309",
+    "NaN",
+    "<script>alert(1)</script>",
+    "\"'><img src=x onerror=alert(1)>",
+    "Smith & Jones 'Review'",
+    "\x00",
+    "Pa\x00t",
+    "\r\nSet-Cookie: x=1",
+    "\u202eevil",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 名前",
+    "Europe/Nowhere",
+    "%00",
+]
+HUGE = ["x" * 100_000, "9" * 5_000, "%" * 60_000, "\x00" * 1_000, "1d, " * 5_000]
+HOSTILE = st.one_of(st.sampled_from(CANNED), st.sampled_from(HUGE), st.text(max_size=40))
+# The values of the reported 500s, tried in every field of every form.
+KNOWN = ["\x00", "x" * 100_000, "-1", "home", "0001-01-01", "9999-12-31", "99999999999d"]
+
+# Year 1 overflows on its way to UTC from a zone ahead of it, year 9999 from one behind it.
+EAST, WEST = "Asia/Tokyo", "America/New_York"
+
+HYPOTHESIS = settings(
+    max_examples=10,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@dataclass
+class World:
+    """What the forms act on; a new session (with its participants) is made for every example, so an
+    accepted cancel or reschedule does not leave the next example nothing to act on."""
+
+    host: object
+    colleague: object
+    scheduler: object
+    contact: object
+    room: Room
+    session: Session | None = None
+    started: Session | None = None
+    zone: str = "Europe/London"
+
+    def fresh_sessions(self) -> None:
+        # Hypothesis runs its examples in one database transaction: what the last example booked or moved
+        # goes, or PostgreSQL's exclusion constraint would refuse the new sessions at the same times.
+        Session.objects.filter(host__in=[self.host, self.colleague]).delete()
+        now = timezone.now().replace(second=0, microsecond=0)
+        self.session = SessionFactory(host=self.host, title="Review", start_at=now + timedelta(days=1))
+        ParticipantFactory(session=self.session, name="Pat", email="pat@example.test")
+        self.started = SessionFactory(host=self.host, title="Started", start_at=now - timedelta(minutes=10))
+        ParticipantFactory(session=self.started, name="Sam", email="sam@example.test")
+
+    @property
+    def edge_times(self) -> tuple[str, str]:
+        """Times of day that take a far date furthest towards the end of the calendar once made UTC."""
+        return ("00:15", "00:45") if self.zone == EAST else ("23:15", "23:45")
+
+    def set_zone(self, zone: str) -> None:
+        self.zone = zone
+        for user in (self.host, self.scheduler):
+            user.time_zone = zone
+            user.save(update_fields=["time_zone"])
+
+    @property
+    def participant(self) -> Participant:
+        return self.session.participants.order_by("id").first()
+
+
+@pytest.fixture
+def world(host, other_host, scheduler):
+    return World(
+        host=host,
+        colleague=other_host,
+        scheduler=scheduler,
+        contact=ContactFactory(organization=host.organization, name="Pat Client"),
+        room=room_add(actor=scheduler, name="Blue room"),
+    )
+
+
+def _in_days(days: int) -> str:
+    return f"{timezone.now() + timedelta(days=days):%Y-%m-%d}"
+
+
+def _person(prefix: str = "") -> dict:
+    return {
+        f"{prefix}name": "Kim New",
+        f"{prefix}invite_method": "email",
+        f"{prefix}email": "kim@example.test",
+        f"{prefix}phone": "",
+        f"{prefix}time_zone": "Europe/London",
+        f"{prefix}contact_id": "",
+    }
+
+
+def _session_url(name: str):
+    return lambda w: reverse(f"sessions:{name}", kwargs={"pk": w.session.pk})
+
+
+def _participant_url(name: str):
+    return lambda w: reverse(
+        f"sessions:{name}", kwargs={"pk": w.session.pk, "participant_pk": w.participant.pk}
+    )
+
+
+@dataclass
+class Form:
+    """One form (or page filter): where it is, who uses it, and a valid payload whose fields are each
+    kept or replaced by a hostile value."""
+
+    name: str
+    url: object
+    valid: object
+    method: str = "post"
+    user: str = "host"
+
+
+FORMS = [
+    Form(
+        "schedule",
+        lambda w: reverse("sessions:schedule"),
+        lambda w: {
+            "title": "Therapy",
+            "date": _in_days(3),
+            "time": w.edge_times[0],
+            "duration_minutes": "50",
+            "room": str(w.room.pk),
+            "repeat": "weekly",
+            "repeat_ends": "count",
+            "repeat_count": "3",
+            "repeat_until": _in_days(40),
+            "participants-TOTAL_FORMS": "1",
+            "participants-INITIAL_FORMS": "0",
+            "participants-MIN_NUM_FORMS": "1",
+            "participants-MAX_NUM_FORMS": "20",
+            **_person("participants-0-"),
+        },
+    ),
+    Form(
+        "reschedule",
+        _session_url("reschedule"),
+        lambda w: {
+            "date": _in_days(4),
+            "time": w.edge_times[0],
+            "reason": "Moved",
+            "notify": "on",
+            "scope": "this",
+        },
+    ),
+    Form("cancel", _session_url("cancel"), lambda w: {"reason": "Unwell", "scope": "this"}),
+    Form("remove", _session_url("remove"), lambda w: {"next": "/"}),
+    Form("change_end", _session_url("change_end"), lambda w: {"end_time": "23:00", "notify": "on"}),
+    Form(
+        "schedule_next",
+        _session_url("schedule_next"),
+        lambda w: {"title": "Next", "date": _in_days(9), "time": w.edge_times[0]},
+    ),
+    Form("reassign", _session_url("reassign"), lambda w: {"new_host": str(w.colleague.pk)}),
+    Form(
+        "no_show",
+        lambda w: reverse("sessions:no_show", kwargs={"pk": w.started.pk}),
+        lambda w: {"participants": str(w.started.participants.get().pk), "whole_session": ""},
+    ),
+    Form(
+        "participant_add",
+        _session_url("participant_add"),
+        lambda w: {**_person(), "contact_id": str(w.contact.pk), "next": "/calendar/"},
+    ),
+    Form(
+        "participant_edit",
+        _participant_url("participant_edit"),
+        lambda w: {
+            "invite_method": "email",
+            "email": "pat.new@example.test",
+            "phone": "",
+            "time_zone": "Asia/Tokyo",
+            "next": "/",
+        },
+    ),
+    Form("participant_remind", _participant_url("participant_remind"), lambda w: {"next": "/history/"}),
+    Form("participant_remove", _participant_url("participant_remove"), lambda w: {"next": "/history/"}),
+    Form(
+        "working_hours",
+        lambda w: reverse("sessions:working_hours_add"),
+        lambda w: {"hours-weekday": "0", "hours-start_time": "09:00", "hours-end_time": "17:00"},
+    ),
+    Form(
+        "blocked_slot",
+        lambda w: reverse("sessions:blocked_slot_add"),
+        lambda w: {
+            "block-start_date": _in_days(20),
+            "block-start_time": w.edge_times[0],
+            "block-end_date": _in_days(20),
+            "block-end_time": w.edge_times[1],
+            "block-note": "Conference",
+        },
+    ),
+    Form(
+        "room_add",
+        lambda w: reverse("sessions:room_add"),
+        lambda w: {"new-room-name": "Green room"},
+        user="scheduler",
+    ),
+    Form(
+        "room_rename",
+        lambda w: reverse("sessions:room_rename", kwargs={"pk": w.room.pk}),
+        lambda w: {f"room-{w.room.pk}-name": "Red room"},
+        user="scheduler",
+    ),
+    Form(
+        "reminder_settings",
+        lambda w: reverse("sessions:reminder_settings"),
+        lambda w: {"reminders": "1d, 1h"},
+    ),
+    Form(
+        "login",
+        lambda w: reverse("login"),
+        lambda w: {"username": w.host.email, "password": PASSWORD, "next": "/history/"},
+        user="",
+    ),
+    Form(
+        "password_reset",
+        lambda w: reverse("password_reset"),
+        lambda w: {"email": w.host.email},
+        user="",
+    ),
+    Form(
+        "history",
+        lambda w: reverse("sessions:history"),
+        lambda w: {"start": _in_days(-30), "end": _in_days(0), "outcome": "completed", "page": "1"},
+        method="get",
+    ),
+    Form(
+        "history_csv",
+        lambda w: reverse("sessions:history_csv"),
+        lambda w: {"start": _in_days(-30), "end": _in_days(0), "outcome": ""},
+        method="get",
+    ),
+    Form(
+        "calendar",
+        lambda w: reverse("sessions:calendar"),
+        lambda w: {"view": "month", "date": _in_days(0)},
+        method="get",
+    ),
+    Form(
+        "availability",
+        _session_url("availability"),
+        lambda w: {"mode": "reschedule", "date": _in_days(2), "time": w.edge_times[0], "end_time": "11:00"},
+        method="get",
+    ),
+    Form("autocomplete", lambda w: reverse("contacts:autocomplete"), lambda w: {"q": "Pat"}, method="get"),
+]
+
+
+def _snapshot() -> tuple:
+    counts = tuple(
+        model.objects.count()
+        for model in (
+            Session,
+            Participant,
+            Notification,
+            AuditEvent,
+            Contact,
+            BlockedSlot,
+            WorkingHours,
+            Room,
+            HostNoticeSettings,
+        )
+    )
+    sessions = list(
+        Session.objects.order_by("pk").values_list("pk", "start_at", "end_at", "status", "host_id")
+    )
+    people = list(
+        Participant.objects.order_by("pk").values_list("pk", "email", "phone", "time_zone", "removed_at")
+    )
+    return counts, sessions, people
+
+
+def _client(world: World, user: str) -> Client:
+    client = Client()
+    if user:
+        client.force_login(getattr(world, user))
+    return client
+
+
+def _assert_stays_on_this_site(response) -> None:
+    location = response["Location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\")), location
+
+
+def _send(world: World, form: Form, payload: dict):
+    """Post (or get) the payload and check the answer; returns whether the form took it."""
+    client = _client(world, form.user)
+    before = _snapshot()
+
+    response = getattr(client, form.method)(form.url(world), payload)
+    if response.streaming:
+        # The CSV is written while it is sent: a failure would only show while reading it.
+        b"".join(response.streaming_content)
+
+    assert response.status_code < 500
+    first, last = session_date_window()
+    assert not Session.objects.exclude(start_at__date__range=(first, last)).exists(), "a session out of range"
+    accepted = form.method == "post" and response.status_code in (301, 302)
+    if response.status_code in (301, 302):
+        _assert_stays_on_this_site(response)
+    if not accepted:
+        assert _snapshot() == before, f"{form.name} refused {payload!r:.300} but wrote something"
+    return accepted
+
+
+@pytest.mark.parametrize("form", FORMS, ids=[form.name for form in FORMS])
+def test_each_known_hostile_value_in_each_field_is_answered_without_a_500(world, form):
+    world.fresh_sessions()
+    # The formset's bookkeeping fields are Django's own; the random test below still varies them.
+    for name in [name for name in form.valid(world) if not name.endswith("_FORMS")]:
+        for value in KNOWN:
+            world.set_zone(EAST if value.startswith("0001") else WEST)
+            if _send(world, form, {**form.valid(world), name: value}):
+                # An accepted change (a cancel, a reschedule) would leave the next value nothing to act on.
+                world.fresh_sessions()
+
+
+@pytest.mark.parametrize("form", FORMS, ids=[form.name for form in FORMS])
+@HYPOTHESIS
+@given(data=st.data())
+def test_hostile_values_never_make_a_500_and_a_refusal_writes_nothing(world, form, data):
+    world.fresh_sessions()
+    world.set_zone(data.draw(st.sampled_from([EAST, WEST, "Europe/London"]), label="zone"))
+    payload = form.valid(world)
+    # A few fields at a time, so the others stay valid and the hostile ones reach the deeper checks.
+    for name in data.draw(st.lists(st.sampled_from(sorted(payload)), min_size=1, max_size=3, unique=True)):
+        payload[name] = data.draw(HOSTILE, label=name)
+    _send(world, form, payload)
+
+
+@HYPOTHESIS
+@given(token=HOSTILE, uid=HOSTILE)
+def test_hostile_join_and_password_reset_links_are_a_plain_404_or_a_page(world, token, uid):
+    client = Client()
+    before = _snapshot()
+
+    join = client.get(f"/join/{quote(token, safe='')}/")
+    reset = client.get(f"/password-reset/{quote(uid, safe='')}/{quote(token, safe='')}/")
+
+    assert join.status_code in (301, 302, 404)
+    assert reset.status_code < 500
+    assert _snapshot() == before
