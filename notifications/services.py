@@ -4,12 +4,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
 from contacts.models import InviteMethod
 from notifications import channels
+from notifications.clock import db_now
 from notifications.models import Notification
 from notifications.rendering import as_email, render_notice
 from sessions_app.models import Participant, Session
@@ -71,7 +72,8 @@ def notice_build(
         kind=kind,
         channel=channel,
         recipient=participant.address,
-        send_at=send_at or timezone.now(),
+        # Without a time the notice is due now by the database's clock (notifications.clock).
+        send_at=send_at or db_now(),
         context=context or {},
     )
 
@@ -140,33 +142,57 @@ def host_notice_create(*, host: User, session: Session, kind: str, key: str, con
 
 
 def notices_cancel_pending(
-    *, sessions: list[Session], participants: list[Participant] | None = None, kinds=None
+    *,
+    sessions: list[Session],
+    participants: list[Participant] | None = None,
+    kinds=None,
+    reason: str = "Withdrawn: the session changed.",
 ) -> int:
     """Withdraw notices not yet sent (reminders of a moved or cancelled session, invites of a removed
     participant), in one query for any number of sessions. Rows a worker is sending right now are left to
-    finish."""
+    finish: the worker checks again before it sends (notice_deliver)."""
     rows = Notification.objects.filter(session__in=sessions, status=Notification.Status.PENDING)
     if participants is not None:
         rows = rows.filter(participant__in=participants)
     if kinds is not None:
         rows = rows.filter(kind__in=kinds)
-    return rows.update(status=Notification.Status.WITHDRAWN, last_error="Withdrawn: the session changed.")
+    return rows.update(status=Notification.Status.WITHDRAWN, last_error=reason, updated_at=db_now())
+
+
+def notices_readdress(*, participant: Participant) -> int:
+    """Point a participant's notices not yet sent at their current method and address (the host corrected
+    a mistyped email): the invite that has not gone out goes to the new address, not the old one. Sent
+    notices stay as they were. Returns how many rows now go to the new address."""
+    channel = _CHANNEL_FOR_METHOD.get(participant.invite_method)
+    pending = Notification.objects.filter(participant=participant, status=Notification.Status.PENDING)
+    if channel is None or not participant.address:
+        pending.update(
+            status=Notification.Status.WITHDRAWN,
+            last_error=f"Withdrawn: {participant.name} is set to receive no messages.",
+            updated_at=db_now(),
+        )
+        return 0
+    return pending.update(channel=channel, recipient=participant.address, updated_at=db_now())
 
 
 def hand_over_after_commit(notifications: list[Notification | None]) -> None:
     """After the transaction commits, hand the notices that are already due to the workers. Anything
     lost on the way (a broker restart, a crashed web process) is picked up by the periodic sweep."""
     now = timezone.now()
-    due_ids = [n.pk for n in notifications if n is not None and n.send_at <= now]
+    # A notice written to be due now carries the database's clock (an SQL expression), not a moment.
+    due_ids = [
+        n.pk
+        for n in notifications
+        if n is not None and (not isinstance(n.send_at, datetime) or n.send_at <= now)
+    ]
     if not due_ids:
         return
 
     def hand_over() -> None:
         # Marked before publishing: a worker's claim clears the mark, and must not find it set again after.
-        handed_at = timezone.now()
         Notification.objects.filter(
-            pk__in=due_ids, status=Notification.Status.PENDING, send_at__lte=handed_at
-        ).update(handed_at=handed_at)
+            pk__in=due_ids, status=Notification.Status.PENDING, send_at__lte=db_now()
+        ).update(handed_at=db_now())
         _publish(due_ids)
 
     transaction.on_commit(hand_over)
@@ -191,23 +217,28 @@ def _publish(notification_ids: list[int]) -> None:
 
 
 def _claim(notification_id: int) -> Notification | None:
-    now = timezone.now()
     with transaction.atomic():
-        notification = (
+        claimable = (
             Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=notification_id, status=Notification.Status.PENDING, send_at__lte=now)
-            .first()
+            .filter(pk=notification_id, status=Notification.Status.PENDING, send_at__lte=db_now())
+            .values_list("pk", flat=True)
         )
-        if notification is None:
+        if not claimable:
             return None
-        notification.status = Notification.Status.SENDING
-        notification.claimed_at = now
-        notification.attempts += 1
-        # The hand-over that brought it here is used up: if this attempt fails and the row comes due again
-        # (a retry, a lapsed claim), the next sweep hands it at once.
-        notification.handed_at = None
-        notification.save(update_fields=["status", "claimed_at", "attempts", "handed_at", "updated_at"])
-    return notification
+        # The claim's time is the database's, as is the lease it is compared with: a worker whose clock
+        # runs behind does not get a longer lease, nor one ahead a shorter. The hand-over that brought the
+        # row here is used up: if this attempt fails and the row comes due again (a retry, a lapsed
+        # claim), the next sweep hands it at once.
+        Notification.objects.filter(pk=notification_id).update(
+            status=Notification.Status.SENDING,
+            claimed_at=db_now(),
+            attempts=F("attempts") + 1,
+            handed_at=None,
+            updated_at=db_now(),
+        )
+        return Notification.objects.select_related(
+            "participant", "participant__contact", "host", "session", "session__host", "session__series"
+        ).get(pk=notification_id)
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -217,16 +248,52 @@ def retry_delay(attempt: int) -> timedelta:
     return base * (1 + random.uniform(0, RETRY_JITTER))
 
 
+def _no_longer_applies(notification: Notification) -> str:
+    """Why a notice claimed for sending must not go out after all, or "" when it still applies.
+
+    The services withdraw pending notices when a session or participant changes, but a row a worker holds
+    at that moment (or one orphaned by a dead worker and released later) escapes them: so the worker reads
+    the session and participant again, after its claim, and decides here."""
+    session, participant = notification.session, notification.participant
+    if session is None or (participant is None and notification.host is None):
+        return "Withdrawn: the recipient was removed."
+    Kind = Notification.Kind
+    if participant is not None and participant.removed_at is not None and notification.kind != Kind.REMOVED:
+        return f"Withdrawn: {participant.name} was removed from the session."
+    if notification.kind in (Kind.CANCELLATION, Kind.REMOVED):
+        return ""
+    if session.status == Session.Status.CANCELLED:
+        return "Withdrawn: the session was cancelled."
+    if session.status == Session.Status.REMOVED:
+        return "Withdrawn: the session was removed."
+    if session.end_at <= timezone.now():
+        return "Withdrawn: the session has ended."
+    if notification.host_id is not None and notification.host_id != session.host_id:
+        return "Withdrawn: the session is now with another host."
+    if participant is not None and _CHANNEL_FOR_METHOD.get(participant.invite_method) is None:
+        return f"Withdrawn: {participant.name} is set to receive no messages."
+    return ""
+
+
+def _follow_address(notification: Notification) -> None:
+    """A notice claimed before the host corrected the participant's address goes to the current one."""
+    participant = notification.participant
+    if participant is None or not participant.address:
+        return
+    channel = _CHANNEL_FOR_METHOD[participant.invite_method]
+    if (notification.channel, notification.recipient) != (channel, participant.address):
+        notification.channel, notification.recipient = channel, participant.address
+        Notification.objects.filter(pk=notification.pk).update(channel=channel, recipient=participant.address)
+
+
 def notice_deliver(*, notification_id: int) -> Notification | None:
     """Send one due notice once. Returns the row, or None when it was not due or another worker has it."""
     notification = _claim(notification_id)
     if notification is None:
         return None
-    notification = Notification.objects.select_related(
-        "participant", "participant__contact", "host", "session", "session__host", "session__series"
-    ).get(pk=notification.pk)
-    if notification.session is None or (notification.participant is None and notification.host is None):
-        return _finish(notification, status=Notification.Status.WITHDRAWN, error="The recipient was removed.")
+    if reason := _no_longer_applies(notification):
+        return _finish(notification, status=Notification.Status.WITHDRAWN, error=reason)
+    _follow_address(notification)
     contact = notification.participant.contact if notification.participant is not None else None
     if (
         notification.channel != Notification.Channel.EMAIL
@@ -263,8 +330,10 @@ def notice_deliver(*, notification_id: int) -> Notification | None:
         status=Notification.Status.SENT,
         provider_message_id=provider_id,
         subject=rendered.subject,
-        body=rendered.text,
-        sent_at=timezone.now(),
+        # The join link is a bearer secret (DESIGN.md rule 5): it exists in the message sent, never in the
+        # database, the admin or the notices log.
+        body=rendered.logged_text,
+        sent_at=db_now(),
     )
 
 
@@ -279,53 +348,55 @@ def _retry_or_fail(notification: Notification, error) -> Notification:
         notification,
         status=Notification.Status.PENDING,
         error=str(error),
-        send_at=timezone.now() + retry_delay(notification.attempts),
+        send_at=db_now() + retry_delay(notification.attempts),
     )
 
 
 def _finish(notification: Notification, *, status: str, error: str = "", **fields) -> Notification:
     # Only the worker holding the claim may finish the row: a worker that outlived its lease must not
     # overwrite the outcome of the one that took over.
-    fields.update(status=status, last_error=error, updated_at=timezone.now())
+    fields.update(status=status, last_error=error, updated_at=db_now())
     Notification.objects.filter(
         pk=notification.pk, status=Notification.Status.SENDING, claimed_at=notification.claimed_at
     ).update(**fields)
     for name, value in fields.items():
         setattr(notification, name, value)
+    # The moments were written by the database's clock; the caller gets them as they were stored.
+    stamped = [name for name in ("send_at", "sent_at", "updated_at") if name in fields]
+    notification.refresh_from_db(fields=stamped)
     if status == Notification.Status.FAILED:
         logger.warning("Notice %s failed: %s", notification.pk, error)
     return notification
 
 
-def _lapsed_claims_release(*, now: datetime) -> None:
+def _lapsed_claims_release() -> None:
     """Rows a worker claimed and never finished (it was killed mid-send) go back to pending once the lease
     has run out; the provider may have taken the message already, so this can send it twice, which is the
     price of never losing one. A row that has used all its attempts this way (it kills its worker) fails."""
     lapsed = Notification.objects.filter(
         status=Notification.Status.SENDING,
-        claimed_at__lt=now - _seconds_setting("NOTIFICATION_CLAIM_LEASE_SECONDS", CLAIM_LEASE_SECONDS),
+        claimed_at__lt=db_now() - _seconds_setting("NOTIFICATION_CLAIM_LEASE_SECONDS", CLAIM_LEASE_SECONDS),
     )
     lapsed.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=Notification.Status.FAILED,
         last_error=f"Gave up after {MAX_ATTEMPTS} attempts: the worker stopped while sending it.",
-        updated_at=now,
+        updated_at=db_now(),
     )
-    lapsed.update(status=Notification.Status.PENDING, handed_at=None, updated_at=now)
+    lapsed.update(status=Notification.Status.PENDING, handed_at=None, updated_at=db_now())
 
 
-def _due(*, now: datetime):
+def _due():
     # Served by the partial index notification_due_idx (send_at WHERE status = 'pending'), so the cost
     # follows the number of due rows, not the future reminders and the history in the table.
-    pending = Notification.objects.filter(status=Notification.Status.PENDING, send_at__lte=now)
+    pending = Notification.objects.filter(status=Notification.Status.PENDING, send_at__lte=db_now())
     return pending.order_by("send_at")
 
 
 def notices_due_ids(*, limit: int = SWEEP_BATCH) -> list[int]:
     """Ids of every notice due now, handed over or not, after releasing lapsed claims: for delivering in
     this process (notices_deliver_due)."""
-    now = timezone.now()
-    _lapsed_claims_release(now=now)
-    return list(_due(now=now).values_list("pk", flat=True)[:limit])
+    _lapsed_claims_release()
+    return list(_due().values_list("pk", flat=True)[:limit])
 
 
 def notices_hand_over_due(*, limit: int = SWEEP_BATCH) -> list[int]:
@@ -342,18 +413,17 @@ def notices_hand_over_due(*, limit: int = SWEEP_BATCH) -> list[int]:
     own message never queues behind more than a batch, and no row sits in the queue long enough to be
     handed a second time.
     """
-    now = timezone.now()
-    _lapsed_claims_release(now=now)
-    rehand_before = now - _seconds_setting("NOTIFICATION_REHAND_SECONDS", REHAND_SECONDS)
+    _lapsed_claims_release()
+    rehand_before = db_now() - _seconds_setting("NOTIFICATION_REHAND_SECONDS", REHAND_SECONDS)
     with transaction.atomic():
-        due = _due(now=now)
+        due = _due()
         queued = due.filter(handed_at__gte=rehand_before)[:limit].count()
         ids = list(
             due.filter(Q(handed_at__isnull=True) | Q(handed_at__lt=rehand_before))
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[: limit - queued]
         )
-        Notification.objects.filter(pk__in=ids).update(handed_at=now)
+        Notification.objects.filter(pk__in=ids).update(handed_at=db_now())
     _publish(ids)
     return ids
 

@@ -21,6 +21,7 @@ from sessions_app.services.common import (
     check_not_closed,
     check_not_live,
     check_open,
+    check_session_start,
     lock_session,
     save_guarded,
 )
@@ -43,11 +44,15 @@ def _scope(session: Session, scope: str) -> list[Session]:
     )
 
 
-def _person_key(participant: Participant) -> str:
+def _person_key(participant: Participant) -> tuple[str, str, str]:
     # The same person appears once per occurrence of a series; their contact (or address) ties them together.
+    # The channel and address belong to the key: one contact can be two participants of a session (a parent
+    # invited by email and by SMS), and each of them must hear about the change where they were invited.
     if participant.contact_id:
-        return f"c{participant.contact_id}"
-    return f"a{participant.address or participant.pk}"
+        person = f"c{participant.contact_id}"
+    else:
+        person = "address" if participant.address else f"p{participant.pk}"
+    return person, participant.invite_method, participant.address
 
 
 def _active_participants(sessions: list[Session]) -> list[Participant]:
@@ -62,10 +67,17 @@ def _active_participants(sessions: list[Session]) -> list[Participant]:
 
 
 def _notify_each_person(*, sessions: list[Session], kind: str, key: str, context: dict) -> list[Notification]:
-    """One notice per person for a change that spans several sessions, attached to their first one."""
-    firsts: dict[str, Participant] = {}
+    """One notice per person and channel for a change that spans several sessions, attached to their first
+    one; every participant of a single session is told."""
+    firsts: dict[tuple, Participant] = {}
+    seen_in_session: dict[tuple, int] = {}
     for participant in _active_participants(sessions):
-        firsts.setdefault(_person_key(participant), participant)
+        person = _person_key(participant)
+        # The n-th time a person appears in one session stands for the n-th time in the others, so two
+        # participants who share a contact, a channel and an address are still told once each.
+        ordinal = seen_in_session.get((participant.session_id, person), 0)
+        seen_in_session[(participant.session_id, person)] = ordinal + 1
+        firsts.setdefault((person, ordinal), participant)
     if len(sessions) > 1:
         context = {**context, "occurrences": [s.start_at.isoformat() for s in sessions]}
     return notices_put(
@@ -99,6 +111,7 @@ def session_reschedule(
     session = lock_session(actor=actor, session=session)
     check_open(session)
     check_not_live(session, "rescheduled")
+    check_session_start(start_at)
     if start_at <= timezone.now():
         raise ValidationFailedError("Choose a new time in the future.", field="start")
     zone = session.host.zone
@@ -120,9 +133,14 @@ def session_reschedule(
             )
         )
     busy = busy_times(
-        hosts=[session.host], start_at=changes[0][2], end_at=max(c[3] for c in changes), room=session.room
+        viewer=actor,
+        hosts=[session.host],
+        start_at=changes[0][2],
+        end_at=max(c[3] for c in changes),
+        room=session.room,
     )
     for occurrence, _old, new_start, new_end in changes:
+        check_session_start(new_start)
         check_bookable(
             availability=busy.availability(
                 host=session.host, start_at=new_start, end_at=new_end, exclude=[occurrence.pk]
@@ -226,7 +244,9 @@ def session_change_end(*, actor: User, session: Session, end_at: datetime, notif
     minutes = round((end_at - session.start_at).total_seconds() / 60)
     if not 5 <= minutes <= 24 * 60:
         raise ValidationFailedError("A session lasts between 5 minutes and 24 hours.", field="end")
-    busy = busy_times(hosts=[session.host], start_at=session.start_at, end_at=end_at, room=session.room)
+    busy = busy_times(
+        viewer=actor, hosts=[session.host], start_at=session.start_at, end_at=end_at, room=session.room
+    )
     check_bookable(
         availability=busy.availability(
             host=session.host, start_at=session.start_at, end_at=end_at, exclude=[session.pk]
@@ -307,7 +327,9 @@ def session_reassign(*, actor: User, session: Session, new_host: User) -> Sessio
     ).exists()
     if not is_colleague or not new_host.is_active:
         raise PermissionDeniedError("Sessions can only go to a host of the same organisation.")
-    busy = busy_times(hosts=[new_host], start_at=session.start_at, end_at=session.end_at, room=session.room)
+    busy = busy_times(
+        viewer=actor, hosts=[new_host], start_at=session.start_at, end_at=session.end_at, room=session.room
+    )
     check_bookable(
         availability=busy.availability(
             host=new_host, start_at=session.start_at, end_at=session.end_at, exclude=[session.pk]

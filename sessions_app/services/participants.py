@@ -10,8 +10,13 @@ from config.errors import ValidationFailedError
 from contacts.models import InviteMethod
 from contacts.services import contact_follow_participant
 from notifications.models import Notification
-from notifications.services import hand_over_after_commit, notice_create, notices_cancel_pending
-from sessions_app.models import Participant, Session
+from notifications.services import (
+    hand_over_after_commit,
+    notice_create,
+    notices_cancel_pending,
+    notices_readdress,
+)
+from sessions_app.models import Participant, Session, new_video_room_name
 from sessions_app.services.common import check_not_closed, check_open, lock_session
 from sessions_app.services.reminders import reminders_plan
 from sessions_app.services.scheduling import ParticipantDetails, participants_create, validate_participant
@@ -52,7 +57,8 @@ def participant_update(
     *, actor: User, participant: Participant, invite_method: str, email: str, phone: str, time_zone: str
 ) -> Participant:
     """Change how and where a participant hears from us, and their zone; their contact follows. The name is
-    changed on the contact page. Planned reminders are re-planned for the new method."""
+    changed on the contact page. Planned reminders are re-planned for the new method; a new address revokes
+    the old join link and takes the notices not yet sent."""
     session, participant = _lock_participant(actor=actor, participant=participant)
     check_not_closed(session)
     details = ParticipantDetails(
@@ -65,9 +71,18 @@ def participant_update(
         "phone": str(participant.phone or ""),
         "time_zone": participant.time_zone,
     }
+    old_address = (participant.invite_method, participant.address)
     participant.invite_method, participant.email = invite_method, email
     participant.phone, participant.time_zone = phone or "", time_zone
-    participant.save(update_fields=["invite_method", "email", "phone", "time_zone"])
+    readdressed = (participant.invite_method, participant.address) != old_address
+    if readdressed:
+        # A corrected address means the old one may belong to someone else, who may already hold the link:
+        # the link changes, and what has not been sent yet goes to the new address. What was sent is not
+        # sent again unless the host presses Remind.
+        participant.link_version += 1
+    participant.save(update_fields=["invite_method", "email", "phone", "time_zone", "link_version"])
+    if readdressed:
+        notices_readdress(participant=participant)
     if participant.contact_id:
         contact_follow_participant(
             actor=actor,
@@ -79,7 +94,12 @@ def participant_update(
         )
     reminders_plan(sessions=[session], participants=[participant])
     audit_record(
-        actor=actor, session=session, action=AuditAction.PARTICIPANT_UPDATE, obj=participant, before=before
+        actor=actor,
+        session=session,
+        action=AuditAction.PARTICIPANT_UPDATE,
+        obj=participant,
+        before=before,
+        link_revoked=readdressed,
     )
     return participant
 
@@ -121,6 +141,11 @@ def participant_remove(*, actor: User, participant: Participant) -> Participant:
     participant.removed_at = timezone.now()
     participant.link_version += 1
     participant.save(update_fields=["removed_at", "link_version"])
+    # Without room tokens the room's name is its only key, and the removed person may have kept the room's
+    # URL: a new name shuts them out, and everyone still on the session reaches it through their own link,
+    # whose page reads the current name.
+    session.video_room_name = new_video_room_name()
+    session.save(update_fields=["video_room_name", "updated_at"])
     notices_cancel_pending(sessions=[session], participants=[participant])
     notice = None
     if session.is_open:

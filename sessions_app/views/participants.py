@@ -7,17 +7,18 @@ service and turns its ApplicationError into a form error or a message.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from config.errors import ApplicationError
 from contacts.models import InviteMethod
+from notifications.models import Notification
 from sessions_app.forms.participants import ParticipantAddForm, ParticipantEditForm
 from sessions_app.models import Participant, Session
 from sessions_app.selectors import participant_get_for, session_get_for
 from sessions_app.services import participant_add, participant_remind, participant_remove, participant_update
-from sessions_app.views.common import form_error, refuse_method
+from sessions_app.views.common import form_error, refuse_method, safe_next_url
 
 
 def _session_and_participant(request, pk: int, participant_pk: int) -> tuple[Session, Participant]:
@@ -26,14 +27,17 @@ def _session_and_participant(request, pk: int, participant_pk: int) -> tuple[Ses
 
 
 def _next_url(request, session: Session) -> str:
-    """Where to go back to: the page the action was started from, if it is one of ours, else the session.
-    An unchecked ?next= would let a crafted link send a logged-in host on to another site."""
-    candidate = request.POST.get("next") or request.GET.get("next")
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse("sessions:detail", kwargs={"pk": session.pk})
+    """Where to go back to: the page the action was started from, if it is one of ours, else the session."""
+    return safe_next_url(request, reverse("sessions:detail", kwargs={"pk": session.pk}))
+
+
+def _saved_message(participant: Participant, *, old_link_version: int) -> str:
+    saved = f"{participant.name}'s details are saved."
+    if participant.link_version == old_link_version:
+        return saved
+    if participant.notifications.filter(status=Notification.Status.SENT).exists():
+        return f"{saved} The link sent to the old address no longer works; press Remind to send the new one."
+    return f"{saved} Messages not yet sent go to the new address."
 
 
 @login_required
@@ -58,7 +62,7 @@ def participant_add_view(request, pk: int):
                 else:
                     text = f"{participant.name} is added. Their invite is on its way."
                 messages.success(request, text)
-                return redirect(next_url)
+                return HttpResponseRedirect(next_url)
     else:
         form = ParticipantAddForm(**form_options)
     return render(
@@ -77,6 +81,7 @@ def participant_edit_view(request, pk: int, participant_pk: int):
     if request.method == "POST":
         form = ParticipantEditForm(request.POST, participant=participant)
         if form.is_valid():
+            link_version = participant.link_version
             try:
                 participant = participant_update(
                     actor=request.user, participant=participant, **form.changes()
@@ -84,8 +89,8 @@ def participant_edit_view(request, pk: int, participant_pk: int):
             except ApplicationError as error:
                 form_error(form, error)
             else:
-                messages.success(request, f"{participant.name}'s details are saved.")
-                return redirect(next_url)
+                messages.success(request, _saved_message(participant, old_link_version=link_version))
+                return HttpResponseRedirect(next_url)
     else:
         form = ParticipantEditForm(participant=participant)
     return render(
@@ -100,13 +105,14 @@ def participant_remind_view(request, pk: int, participant_pk: int):
     session, participant = _session_and_participant(request, pk, participant_pk)
     if refused := refuse_method(request, "POST"):
         return refused
+    next_url = _next_url(request, session)
     try:
         participant_remind(actor=request.user, participant=participant)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, f"A reminder is on its way to {participant.name}.")
-    return redirect(_next_url(request, session))
+    return HttpResponseRedirect(next_url)
 
 
 @login_required
@@ -122,7 +128,7 @@ def participant_remove_view(request, pk: int, participant_pk: int):
             messages.error(request, error.message)
         else:
             messages.success(request, f"{participant.name} is removed from “{session.title}”.")
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     return render(
         request,
         "sessions_app/participants/participant_remove.html",

@@ -162,6 +162,7 @@ def celery_env(
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
+        NOTIFICATION_CLOCK="database",
         **{RECORDED_EMAIL_PATH_ENV: str(email_path)},
         **twilio.env(),
     )

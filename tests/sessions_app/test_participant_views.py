@@ -9,6 +9,7 @@ from django.contrib.messages import get_messages
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from contacts.models import Contact, InviteMethod
@@ -217,7 +218,10 @@ def test_host_edits_method_and_phone_and_the_contact_follows(client, host, parti
     event = AuditEvent.objects.get(action="participant.update")
     assert (event.actor, event.acting_for) == (host, host)
     assert event.details["before"]["invite_method"] == "email"
-    assert _messages(response) == ["Pat Client's details are saved."]
+    assert event.details["link_revoked"] is True
+    assert _messages(response) == [
+        "Pat Client's details are saved. Messages not yet sent go to the new address."
+    ]
 
 
 def test_edit_page_shows_the_current_details_and_no_name_field(client, host, participant):
@@ -500,7 +504,7 @@ def test_schedule_form_links_the_contact_picked_by_the_autofill(client, host, co
         reverse("sessions:schedule"),
         {
             "title": "Intake",
-            "date": "2099-03-02",
+            "date": f"{timezone.now() + timedelta(days=30):%Y-%m-%d}",
             "time": "10:00",
             "duration_minutes": "50",
             "participants-TOTAL_FORMS": "1",

@@ -144,7 +144,7 @@ def test_sms_invite_is_short_with_time_and_link(host, settings, tmp_path):
     notice = Notification.objects.get(kind="invite")
     assert notice.status == Notification.Status.SENT
     assert notice.provider_message_id.startswith("local-")
-    assert "IST" in notice.body and "/join/" in notice.body
+    assert "IST" in notice.body and "[join link]" in notice.body and "/join/" not in notice.body
     assert len(notice.body) <= 306
     [written] = list(tmp_path.glob("*.json"))
     assert "+447911123456" in written.read_text()
