@@ -231,6 +231,12 @@ class Session(models.Model):
         return (at or timezone.now()) <= self.start_at + CANCEL_GRACE
 
 
+class DocumentsShown(models.TextChoices):
+    ALL = "all", "All documents"
+    NONE = "none", "No documents"
+    PACKET = "packet", "A packet"
+
+
 class ParticipantQuerySet(models.QuerySet):
     def active(self) -> "ParticipantQuerySet":
         """Participants still on their session: a removed participant keeps their row for the history."""
@@ -254,6 +260,17 @@ class Participant(models.Model):
     no_show = models.BooleanField(default=False)
     removed_at = models.DateTimeField(null=True, blank=True)
     last_reminded_at = models.DateTimeField(null=True, blank=True)
+    # Which of the organisation's documents this participant is asked to fill on their way in.
+    documents_shown = models.CharField(
+        max_length=16, choices=DocumentsShown.choices, default=DocumentsShown.ALL
+    )
+    documents_packet = models.ForeignKey(
+        "documents.Packet", null=True, blank=True, on_delete=models.SET_NULL, related_name="participants"
+    )
+    # The waiting room: since when they wait for the host, and when the host let them in. Once admitted they
+    # come back in directly (a dropped connection).
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    admitted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ParticipantQuerySet.as_manager()

@@ -146,6 +146,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (document answers) live under var/, outside static/, with no MEDIA_URL: nothing serves them
+# but the view that checks the reader's organisation (documents.views).
+MEDIA_ROOT = VAR_DIR / "uploads"
+DOCUMENT_UPLOAD_MAX_BYTES = env.int("DOCUMENT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# Ended sessions leave the dashboard this long after their end, unless required documents are missing.
+DASHBOARD_KEEP_ENDED_HOURS = env.int("DASHBOARD_KEEP_ENDED_HOURS", default=24)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -46,7 +46,9 @@ def join_enter(request, token: str):
     return _no_referrer(response)
 
 
-def _participant_from_cookie(request) -> Participant | None:
+def participant_from_cookie(request) -> Participant | None:
+    """The participant whose join link this browser opened, or None (no cookie, a forged or revoked one).
+    Every page of the way in (documents, waiting room, room) starts here."""
     try:
         value = request.get_signed_cookie(
             settings.JOIN_COOKIE_NAME, salt=_COOKIE_SALT, max_age=settings.JOIN_COOKIE_MAX_AGE
@@ -65,7 +67,7 @@ def _participant_from_cookie(request) -> Participant | None:
 
 @never_cache
 def join_lobby(request):
-    participant = _participant_from_cookie(request)
+    participant = participant_from_cookie(request)
     if participant is None:
         raise Http404("Unknown link")
     session = participant.session
