@@ -6,6 +6,7 @@ time-out, HTTP 429 and 5xx) and PermanentDeliveryError for what will not (a refu
 """
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,13 +87,30 @@ class _EdgeHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
+# One client per thread, kept: its HTTP session keeps the connection to Twilio open between messages instead
+# of a new TCP and TLS handshake per message. Per thread, because a requests session is not thread-safe and
+# a worker sends a batch's messages from several threads (notifications.services.notices_deliver).
+_clients = threading.local()
+
+
 def twilio_client() -> Client:
+    key = (
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE_URL,
+        settings.PROVIDER_TIMEOUT_SECONDS,
+    )
+    cached = getattr(_clients, "twilio", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     kwargs = {"timeout": settings.PROVIDER_TIMEOUT_SECONDS}
     if settings.TWILIO_API_BASE_URL:
         http_client = _EdgeHttpClient(settings.TWILIO_API_BASE_URL, **kwargs)
     else:
         http_client = TwilioHttpClient(**kwargs)
-    return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+    client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+    _clients.twilio = (key, client)
+    return client
 
 
 # Twilio error codes that no retry will fix: invalid or unreachable numbers, opt-outs, unsupported regions.

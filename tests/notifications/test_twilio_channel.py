@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -268,3 +269,12 @@ def test_fake_runs_as_a_separate_process(fake_twilio_process):
     # ...but the record file keeps every accepted message.
     assert [(m["sid"], m["body"]) for m in read_records(record)] == [(sid, "First"), (second_sid, "Fourth")]
     assert [r["status"] for r in remote.requests] == [201]
+
+
+def test_a_thread_keeps_its_twilio_client_and_its_connection(fake_twilio):
+    assert channels.twilio_client() is channels.twilio_client()
+    other = []
+    worker = threading.Thread(target=lambda: other.append(channels.twilio_client()))
+    worker.start()
+    worker.join()
+    assert other[0] is not channels.twilio_client()

@@ -81,6 +81,12 @@ class _Fault:
     remaining: int | None  # None: until reset
 
 
+class _Server(ThreadingHTTPServer):
+    # Workers send a batch's messages at once; the listen backlog of 5 would reset connections that a real
+    # provider accepts.
+    request_queue_size = 256
+
+
 class FakeTwilio:
     """The fake server. Use as a context manager, or call start() and stop()."""
 
@@ -99,7 +105,7 @@ class FakeTwilio:
     def start(self) -> FakeTwilio:
         if self._server is not None:
             raise RuntimeError("The fake Twilio is already running.")
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._requested_port), _handler_for(self))
+        self._server = _Server(("127.0.0.1", self._requested_port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="fake-twilio", daemon=True
