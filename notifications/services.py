@@ -435,3 +435,18 @@ def notices_deliver_due() -> int:
         if notice_deliver(notification_id=notification_id) is not None:
             delivered += 1
     return delivered
+
+
+def notices_erase_recipient(*, participants: list[Participant]) -> int:
+    """Erase a person from the notices sent to them, on their request (contacts.services.contact_erase):
+    the address and the kept copy of what was said (it greets them by name) go; the kind, channel, status
+    and times stay, so the log still shows that a notice went out. One not yet sent is withdrawn, with
+    nobody left to send it to. Returns how many notices were erased."""
+    notices = Notification.objects.filter(participant__in=participants)
+    erased = notices.update(recipient="", subject="", body="", last_error="", updated_at=db_now())
+    notices.filter(status=Notification.Status.PENDING).update(
+        status=Notification.Status.WITHDRAWN,
+        last_error="Withdrawn: the recipient's data was erased.",
+        updated_at=db_now(),
+    )
+    return erased

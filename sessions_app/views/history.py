@@ -2,7 +2,6 @@
 
 Every object comes through the scoped selectors (a 404 outside the actor's scope)."""
 
-import csv
 from datetime import timedelta
 from itertools import chain
 
@@ -13,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.csv import csv_lines
 from sessions_app.forms.planning import HistoryFilterForm
 from sessions_app.models import Outcome, Session
 from sessions_app.selectors import sessions_history_for
@@ -60,9 +60,6 @@ def history(request, host):
     )
 
 
-# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection"); a leading
-# apostrophe makes them show it as text.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER = [
     "Date",
     "Start",
@@ -74,17 +71,6 @@ CSV_HEADER = [
     "Outcome",
     "Cancel reason",
 ]
-
-
-def csv_safe(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
-
-
-class _Echo:
-    """A file-like object whose write hands the line back, so csv.writer can feed a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def _csv_row(session: Session, zone_name: str) -> list[str]:
@@ -112,10 +98,7 @@ def history_csv(request, host):
     zone_name = request.user.time_zone
     sessions = _history_sessions(request, host, form)
     rows = chain([CSV_HEADER], (_csv_row(s, zone_name) for s in sessions.iterator(chunk_size=500)))
-    writer = csv.writer(_Echo())
-    # The byte-order mark makes Excel read the file as UTF-8 (names with accents stay intact).
-    lines = chain(["\ufeff"], (writer.writerow([csv_safe(cell) for cell in row]) for row in rows))
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     today = timezone.now().astimezone(request.user.zone).date()
     filename = f"history-{slugify(host.full_name) or host.pk}-{today:%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from config.csv import csv_safe
 from sessions_app.models import Session
-from sessions_app.views.history import csv_safe
 from tests.factories import ParticipantFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
