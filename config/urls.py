@@ -13,6 +13,7 @@ urlpatterns = [
     path("join/", include("sessions_app.join.urls")),
     path("", include("notifications.urls")),
     path("contacts/", include("contacts.urls")),
+    path("documents/", include("documents.urls")),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", PasswordResetView.as_view(), name="password_reset"),

@@ -1,7 +1,7 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 
-from sessions_app.forms.schedule import ParticipantForm
+from sessions_app.forms.schedule import ParticipantForm, documents_choice_of, documents_shown_of
 from sessions_app.models import Participant
 
 
@@ -11,6 +11,10 @@ def _contact_fields() -> Row:
         Column("email", css_class="col-md-6", data_contact_field="email"),
         Column("phone", css_class="col-md-6", data_contact_field="phone"),
     )
+
+
+def _documents_field(form) -> list:
+    return [Row(Column("documents_shown", css_class="col-md-6"))] if "documents_shown" in form.fields else []
 
 
 class ParticipantAddForm(ParticipantForm):
@@ -26,6 +30,7 @@ class ParticipantAddForm(ParticipantForm):
             "contact_id",
             Row(Column("name"), Column("invite_method"), Column("time_zone")),
             _contact_fields(),
+            *_documents_field(self),
         )
 
 
@@ -44,13 +49,16 @@ class ParticipantEditForm(ParticipantForm):
                 "email": participant.email,
                 "phone": participant.phone or "",
                 "time_zone": participant.time_zone,
+                "documents_shown": documents_choice_of(participant),
             },
         )
         super().__init__(*args, default_zone=participant.time_zone, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
-        self.helper.layout = Layout(Row(Column("invite_method"), Column("time_zone")), _contact_fields())
+        self.helper.layout = Layout(
+            Row(Column("invite_method"), Column("time_zone")), _contact_fields(), *_documents_field(self)
+        )
 
     def changes(self) -> dict:
         """The keyword arguments of participant_update."""
@@ -60,4 +68,6 @@ class ParticipantEditForm(ParticipantForm):
             "email": data.get("email") or "",
             "phone": str(data["phone"]) if data.get("phone") else "",
             "time_zone": data["time_zone"],
+            # Left as it is when the question is not asked (no active document) or not answered.
+            **(documents_shown_of(data["documents_shown"]) if data.get("documents_shown") else {}),
         }

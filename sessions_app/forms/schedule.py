@@ -8,9 +8,10 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.timezones import TIME_ZONE_CHOICES
 from contacts.models import InviteMethod
+from documents.selectors import packets_offered
 from notifications.channels import text_channels_available
 from sessions_app.forms.fields import WindowDateField
-from sessions_app.models import Room, Series
+from sessions_app.models import DocumentsShown, Participant, Room, Series
 from sessions_app.recurrence import MAX_OCCURRENCES, series_length_until
 from sessions_app.services import ParticipantDetails, RepeatRule
 from sessions_app.timefmt import local_to_utc
@@ -129,6 +130,41 @@ def invite_method_choices() -> list[tuple[str, str]]:
     return [(value, label) for value, label in InviteMethod.choices if value not in unavailable]
 
 
+PACKET_CHOICE = "packet:"
+
+
+def documents_choices(*, organization_id: int) -> list[tuple[str, str]]:
+    """The "Show participant documents" options: all, none, or one of the organisation's packets. Empty
+    while the organisation has no active document, and then the question is not asked. Read once per page,
+    not per participant row."""
+    packets = packets_offered(organization_id=organization_id)
+    if packets is None:
+        return []
+    return [
+        (DocumentsShown.ALL.value, "All documents"),
+        (DocumentsShown.NONE.value, "No documents"),
+        *((f"{PACKET_CHOICE}{packet.pk}", f"Packet: {packet.name}") for packet in packets),
+    ]
+
+
+def documents_choice_of(participant: Participant) -> str:
+    if participant.documents_shown == DocumentsShown.PACKET:
+        if participant.documents_packet_id is None:
+            return DocumentsShown.NONE.value
+        return f"{PACKET_CHOICE}{participant.documents_packet_id}"
+    return participant.documents_shown
+
+
+def documents_shown_of(choice: str) -> dict:
+    """A chosen option as ParticipantDetails' documents_shown and documents_packet_id."""
+    if choice.startswith(PACKET_CHOICE):
+        return {
+            "documents_shown": DocumentsShown.PACKET.value,
+            "documents_packet_id": int(choice[len(PACKET_CHOICE) :]),
+        }
+    return {"documents_shown": choice or DocumentsShown.ALL.value, "documents_packet_id": None}
+
+
 class ParticipantForm(forms.Form):
     name = forms.CharField(label="Name or initials", min_length=2, max_length=150)
     invite_method = forms.ChoiceField(
@@ -146,9 +182,17 @@ class ParticipantForm(forms.Form):
     # session's organisation, so a forged id links nothing.
     contact_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, default_zone: str = "UTC", **kwargs):
+    def __init__(self, *args, default_zone: str = "UTC", documents_choices: list | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].initial = default_zone
+        if documents_choices:
+            # Not required: a row sent without it (an older page) gets the model's default, all documents.
+            self.fields["documents_shown"] = forms.ChoiceField(
+                label="Show participant documents",
+                choices=documents_choices,
+                required=False,
+                initial=DocumentsShown.ALL.value,
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -169,6 +213,7 @@ class ParticipantForm(forms.Form):
             phone=str(data["phone"]) if data.get("phone") else "",
             time_zone=data["time_zone"],
             contact_id=data.get("contact_id"),
+            **documents_shown_of(data.get("documents_shown") or ""),
         )
 
 

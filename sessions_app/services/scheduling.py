@@ -9,11 +9,12 @@ from accounts.models import User
 from config.errors import ValidationFailedError
 from contacts.models import InviteMethod
 from contacts.services import ContactDetails, contacts_match_or_create
+from documents.models import Packet
 from notifications.channels import text_channels_available
 from notifications.models import Notification
 from notifications.services import hand_over_after_commit, notice_build, notices_put
 from sessions_app.availability import busy_times
-from sessions_app.models import Participant, Room, Series, Session
+from sessions_app.models import DocumentsShown, Participant, Room, Series, Session
 from sessions_app.recurrence import MAX_OCCURRENCES, occurrence_walls
 from sessions_app.services.common import (
     check_acts_for,
@@ -33,6 +34,10 @@ class ParticipantDetails:
     phone: str = ""
     time_zone: str = "UTC"
     contact_id: int | None = None
+    # Which of the organisation's documents they are asked to fill (DocumentsShown), and the packet's id
+    # when that is a packet.
+    documents_shown: str = DocumentsShown.ALL
+    documents_packet_id: int | None = None
 
     @classmethod
     def of(cls, participant: Participant) -> "ParticipantDetails":
@@ -43,6 +48,8 @@ class ParticipantDetails:
             phone=str(participant.phone) if participant.phone else "",
             time_zone=participant.time_zone,
             contact_id=participant.contact_id,
+            documents_shown=participant.documents_shown,
+            documents_packet_id=participant.documents_packet_id,
         )
 
 
@@ -70,6 +77,32 @@ def validate_participant(details: ParticipantDetails) -> None:
             raise ValidationFailedError(f"Enter a mobile number for {details.name}.", field="phone")
 
 
+def validate_documents_shown(people: list[ParticipantDetails], *, organization_id: int) -> None:
+    """Each person's documents choice is all, none, or a packet of the session's organisation (checked for
+    everyone in one query)."""
+    for details in people:
+        if details.documents_shown not in DocumentsShown.values:
+            raise ValidationFailedError(
+                f"Choose which documents {details.name} is shown.", field="documents_shown"
+            )
+    wanted = {d.documents_packet_id for d in people if d.documents_shown == DocumentsShown.PACKET}
+    known = set(
+        Packet.objects.filter(organization_id=organization_id, pk__in=wanted - {None}).values_list(
+            "pk", flat=True
+        )
+    )
+    for details in people:
+        if details.documents_shown == DocumentsShown.PACKET and details.documents_packet_id not in known:
+            raise ValidationFailedError(
+                f"Choose one of your organisation's packets for {details.name}.", field="documents_shown"
+            )
+
+
+def packet_id(details: ParticipantDetails) -> int | None:
+    """The packet's id is kept only with the packet choice."""
+    return details.documents_packet_id if details.documents_shown == DocumentsShown.PACKET else None
+
+
 def participants_create(
     *, actor: User, sessions: list[Session], people: list[ParticipantDetails]
 ) -> list[list[Participant]]:
@@ -77,6 +110,7 @@ def participants_create(
     person), inside the caller's transaction and audit: one row list per person, in session order."""
     for details in people:
         validate_participant(details)
+    validate_documents_shown(people, organization_id=sessions[0].organization_id)
     contacts = contacts_match_or_create(
         actor=actor,
         organization=sessions[0].organization,
@@ -102,6 +136,8 @@ def participants_create(
                 email=details.email,
                 phone=details.phone or "",
                 time_zone=details.time_zone,
+                documents_shown=details.documents_shown,
+                documents_packet_id=packet_id(details),
             )
             for session in sessions
         ]

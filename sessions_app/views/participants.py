@@ -15,6 +15,7 @@ from config.errors import ApplicationError
 from contacts.models import InviteMethod
 from notifications.models import Notification
 from sessions_app.forms.participants import ParticipantAddForm, ParticipantEditForm
+from sessions_app.forms.schedule import documents_choices
 from sessions_app.models import Participant, Session
 from sessions_app.selectors import participant_get_for, session_get_for
 from sessions_app.services import participant_add, participant_remind, participant_remove, participant_update
@@ -48,7 +49,10 @@ def participant_add_view(request, pk: int):
     next_url = _next_url(request, session)
     # A participant is asked in the host's zone unless told otherwise; the session says who the host is,
     # which for a scheduler acting for that host is request.host.
-    form_options = {"default_zone": session.host.time_zone}
+    form_options = {
+        "default_zone": session.host.time_zone,
+        "documents_choices": documents_choices(organization_id=session.organization_id),
+    }
     if request.method == "POST":
         form = ParticipantAddForm(request.POST, **form_options)
         if form.is_valid():
@@ -78,8 +82,9 @@ def participant_edit_view(request, pk: int, participant_pk: int):
     if refused := refuse_method(request, "GET", "POST"):
         return refused
     next_url = _next_url(request, session)
+    choices = documents_choices(organization_id=session.organization_id)
     if request.method == "POST":
-        form = ParticipantEditForm(request.POST, participant=participant)
+        form = ParticipantEditForm(request.POST, participant=participant, documents_choices=choices)
         if form.is_valid():
             link_version = participant.link_version
             try:
@@ -92,7 +97,7 @@ def participant_edit_view(request, pk: int, participant_pk: int):
                 messages.success(request, _saved_message(participant, old_link_version=link_version))
                 return HttpResponseRedirect(next_url)
     else:
-        form = ParticipantEditForm(participant=participant)
+        form = ParticipantEditForm(participant=participant, documents_choices=choices)
     return render(
         request,
         "sessions_app/participants/participant_edit.html",
