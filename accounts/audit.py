@@ -22,9 +22,17 @@ class AuditAction(models.TextChoices):
     PARTICIPANT_REMIND = "participant.remind", "Participant reminded"
     PARTICIPANT_REMOVE = "participant.remove", "Participant removed"
     PARTICIPANT_JOIN = "participant.join", "Participant joined"
+    PARTICIPANT_WAIT = "participant.wait", "Participant waiting for the host"
+    PARTICIPANT_ADMIT = "participant.admit", "Participant let in by the host"
     CONTACT_CREATE = "contact.create", "Contact created"
     CONTACT_UPDATE = "contact.update", "Contact changed"
     CONTACT_SMS_OPT_OUT = "contact.sms_opt_out", "SMS opt-out changed"
+    CONTACT_DELETE = "contact.delete", "Contact deleted"
+    CONTACTS_IMPORT = "contact.import", "Contacts imported"
+    CONTACT_EXPORT_DATA = "contact.export_data", "Contact's data exported"
+    CONTACT_ERASE = "contact.erase", "Contact's personal data erased"
+    PARTICIPANTS_FOLLOW_CONTACT = "participant.follow_contact", "Participants follow their changed contact"
+    PARTICIPANTS_ERASE = "participant.erase", "Participants' personal data erased"
     ROOM_ADD = "room.add", "Room added"
     ROOM_UPDATE = "room.update", "Room changed"
     WORKING_HOURS_ADD = "working_hours.add", "Working hours added"
@@ -33,6 +41,19 @@ class AuditAction(models.TextChoices):
     BLOCKED_SLOT_REMOVE = "blocked_slot.remove", "Blocked time removed"
     REMINDERS_UPDATE = "reminders.update", "Reminder times changed"
     NOTICE_PROVIDER_STATUS = "notice.provider_status", "Provider reported on a notice"
+    DOCUMENT_CREATE = "document.create", "Document created"
+    DOCUMENT_UPDATE = "document.update", "Document changed"
+    DOCUMENT_DELETE = "document.delete", "Document deleted"
+    DOCUMENT_DEACTIVATE = "document.deactivate", "Document deactivated instead of deleted"
+    DOCUMENT_FIELD_ADD = "document_field.add", "Document field added"
+    DOCUMENT_FIELD_UPDATE = "document_field.update", "Document field changed"
+    DOCUMENT_FIELD_MOVE = "document_field.move", "Document field moved"
+    DOCUMENT_FIELD_REMOVE = "document_field.remove", "Document field removed"
+    PACKET_CREATE = "packet.create", "Packet created"
+    PACKET_UPDATE = "packet.update", "Packet changed"
+    PACKET_DELETE = "packet.delete", "Packet deleted"
+    SUBMISSION_SAVE_DRAFT = "submission.save_draft", "Document draft saved by the participant"
+    SUBMISSION_SUBMIT = "submission.submit", "Document submitted by the participant"
 
 
 def audit_record(
@@ -59,3 +80,44 @@ def audit_record(
         object_id=str(obj.pk),
         details=details,
     )
+
+
+ERASED = "[erased]"
+# Where the services record a person's details in an event about them (participant.add's name, the `before`
+# of participant.update and contact.update).
+PERSONAL_DETAIL_KEYS = frozenset({"name", "email", "phone"})
+
+
+def _scrubbed(value, erased: set[str], personal: bool = False):
+    if isinstance(value, str):
+        return ERASED if value and (personal or value.strip().casefold() in erased) else value
+    if isinstance(value, list):
+        return [_scrubbed(item, erased) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, erased, key in PERSONAL_DETAIL_KEYS) for key, item in value.items()}
+    return value
+
+
+def audit_details_erase(*, organization_id: int, objects: list[models.Model], values: set[str]) -> int:
+    """Erase a person from the earlier events about `objects` (their contact, their participations): the
+    details recorded under a name, email or phone key, whatever they were then, and any other value equal to
+    one of `values` (their current names and addresses). What was done, by whom and when stays: the log
+    stays whole, the person is no longer in it. Two queries however many events there are; returns how many
+    events changed."""
+    erased = {value.strip().casefold() for value in values if value and value.strip()}
+    if not objects:
+        return 0
+    ids_by_type: dict[str, list[str]] = {}
+    for obj in objects:
+        ids_by_type.setdefault(obj._meta.label_lower, []).append(str(obj.pk))
+    about = models.Q()
+    for object_type, ids in ids_by_type.items():
+        about |= models.Q(object_type=object_type, object_id__in=ids)
+    changed = []
+    for event in AuditEvent.objects.filter(about, organization_id=organization_id).only("details"):
+        details = _scrubbed(event.details, erased)
+        if details != event.details:
+            event.details = details
+            changed.append(event)
+    AuditEvent.objects.bulk_update(changed, ["details"], batch_size=500)
+    return len(changed)

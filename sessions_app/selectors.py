@@ -1,14 +1,16 @@
 """Reads of sessions and what surrounds them, each scoped to the actor (DESIGN.md rule 4) and each a fixed
 number of queries however many rows there are. Views load sessions and participants only through these."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import hosts_actor_may_act_for
+from documents.selectors import sessions_with_missing_required_documents
 from notifications.models import Notification
 from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
 
@@ -50,8 +52,10 @@ def _active_participants(to_attr: str = "active_participants", queryset=None) ->
 
 
 def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
-    """The host's sessions that have not ended, with participants and their latest notices in a fixed number
-    of queries however many sessions there are."""
+    """The host's dashboard: sessions that have not ended, and those that ended less than
+    DASHBOARD_KEEP_ENDED_HOURS ago; an ended session some participant still owes a required document stays
+    (its `missing_required_documents` is true) until the documents arrive or the host removes it. With
+    participants and their latest notices, in a fixed number of queries however many sessions there are."""
     now = timezone.now()
     # The badge under each participant shows a failed notice first (so a failure is never hidden behind a
     # later one), else the latest notice that has gone or is going out; planned reminders and withdrawn
@@ -71,14 +75,30 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
     participants = Participant.objects.prefetch_related(
         Prefetch("notifications", queryset=notices, to_attr="notices")
     )
+    # Nothing is deleted or re-statused when a session leaves: the dashboard stops selecting it, and the
+    # history keeps it as it ended.
+    kept_since = now - timedelta(hours=settings.DASHBOARD_KEEP_ENDED_HOURS)
     return (
-        sessions_visible_to(actor)
-        .open(at=now)
-        .filter(host=host)
+        sessions_with_missing_required_documents(
+            sessions_visible_to(actor).filter(host=host).exclude(status__in=Session.CLOSED_STATUSES)
+        )
+        .filter(Q(end_at__gt=kept_since) | Q(missing_required_documents=True))
         .select_related("host")
         .prefetch_related(_active_participants("active_participants", participants))
         .order_by("start_at", "id")
     )
+
+
+def participants_waiting(*, session: Session) -> list[Participant]:
+    """Who is in the session's waiting room (arrived, not yet let in), first come first, in one query."""
+    waiting = list(
+        session.participants.active()
+        .filter(waiting_since__isnull=False, admitted_at__isnull=True)
+        .order_by("waiting_since", "id")
+    )
+    for participant in waiting:
+        participant.session = session
+    return waiting
 
 
 def working_hours_of(*, actor: User, host: User) -> QuerySet[WorkingHours]:

@@ -21,6 +21,11 @@ from sessions_app.views.rooms import (
     room_rename_view,
     rooms,
 )
+from sessions_app.views.waiting_room import (
+    participant_admit_view,
+    participants_admit_all_view,
+    waiting_room,
+)
 from sessions_app.views.working_hours import (
     blocked_slot_add_view,
     blocked_slot_delete_view,
@@ -53,6 +58,13 @@ urlpatterns = [
         participants.participant_remove_view,
         name="participant_remove",
     ),
+    path("sessions/<int:pk>/waiting-room/", waiting_room, name="waiting_room"),
+    path(
+        "sessions/<int:pk>/participants/<int:participant_pk>/admit/",
+        participant_admit_view,
+        name="participant_admit",
+    ),
+    path("sessions/<int:pk>/admit-all/", participants_admit_all_view, name="admit_all"),
     path("sessions/<int:pk>/reschedule/", RescheduleView.as_view(), name="reschedule"),
     # The free-slot answer beside a proposed time (Slot available / Host is not available / ...).
     path("sessions/<int:pk>/availability/", AvailabilityView.as_view(), name="availability"),

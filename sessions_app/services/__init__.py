@@ -24,6 +24,8 @@ from sessions_app.services.participants import (
     participant_remind,
     participant_remove,
     participant_update,
+    participants_erase,
+    participants_follow_contact,
 )
 from sessions_app.services.reminders import reminder_leads, reminder_settings_update, reminders_plan
 from sessions_app.services.rooms import room_add, room_update
@@ -32,6 +34,11 @@ from sessions_app.services.scheduling import (
     RepeatRule,
     session_schedule,
     session_schedule_next,
+)
+from sessions_app.services.waiting_room import (
+    participant_admit,
+    participant_wait,
+    participants_admit_all,
 )
 
 __all__ = [
@@ -42,10 +49,15 @@ __all__ = [
     "blocked_slot_add",
     "blocked_slot_remove",
     "participant_add",
+    "participant_admit",
     "participant_record_join",
     "participant_remind",
     "participant_remove",
     "participant_update",
+    "participants_erase",
+    "participants_follow_contact",
+    "participant_wait",
+    "participants_admit_all",
     "reminder_leads",
     "reminder_settings_update",
     "reminders_plan",

@@ -38,7 +38,13 @@ def session_action_items(session: Session, moment: datetime | None = None) -> li
     if session.is_closed:
         return []
     if not session.is_open:
-        return [action("schedule_next", "Schedule next"), action("no_show", "Mark no-show")]
+        # An ended session stays on the dashboard for a while (longer while required documents are missing):
+        # Remove takes it off sooner.
+        return [
+            action("schedule_next", "Schedule next"),
+            action("no_show", "Mark no-show"),
+            action("remove", "Remove", danger=True),
+        ]
     live = session.state == Session.Status.LIVE
     items = [action("reschedule", "Reschedule", blocked=NOT_WHILE_LIVE if live else "")]
     if session.end_at > moment:

@@ -11,6 +11,7 @@ from django.views.generic import FormView, TemplateView
 
 from accounts.models import User
 from config.errors import ApplicationError
+from documents.selectors import required_documents_missing_in
 from sessions_app.availability import availability_for, colleagues_with_availability
 from sessions_app.forms.actions import (
     CancelForm,
@@ -220,7 +221,9 @@ class CancelView(SessionActionView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            offered=self.session.is_open and self.session.cancel_offered(), **kwargs
+            offered=self.session.is_open and self.session.cancel_offered(),
+            missing_documents=required_documents_missing_in(self.session),
+            **kwargs,
         )
 
     def perform(self, form):
@@ -249,7 +252,9 @@ class RemoveView(SessionActionView):
 
     def get_context_data(self, **kwargs):
         offered = not self.session.is_closed and not self.session.cancel_offered()
-        return super().get_context_data(offered=offered, **kwargs)
+        return super().get_context_data(
+            offered=offered, missing_documents=required_documents_missing_in(self.session), **kwargs
+        )
 
     def perform(self, form):
         return session_remove(actor=self.request.user, session=self.session)

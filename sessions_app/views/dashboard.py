@@ -3,13 +3,15 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from config.errors import ApplicationError
-from sessions_app.forms.schedule import ParticipantFormSet, SessionScheduleForm
+from documents.selectors import documents_status_for_session
+from sessions_app.forms.schedule import ParticipantFormSet, SessionScheduleForm, documents_choices
 from sessions_app.join.links import join_url
-from sessions_app.selectors import session_get_for, sessions_upcoming_for
+from sessions_app.selectors import participants_waiting, session_get_for, sessions_upcoming_for
 from sessions_app.services import session_connect, session_schedule
 from sessions_app.timefmt import in_zone
 from sessions_app.video import video_provider
 from sessions_app.views.common import form_error, host_required, refuse_method
+from sessions_app.views.waiting_room import waiting_room_context
 
 
 @host_required
@@ -18,6 +20,12 @@ def dashboard(request, host):
         return refused
     days: dict = {}
     for session in sessions_upcoming_for(actor=request.user, host=host):
+        session.waiting_room = waiting_room_context(
+            session=session,
+            viewer=request.user,
+            participants=session.active_participants,
+            return_to=request.get_full_path(),
+        )
         days.setdefault(in_zone(session.start_at, request.user.time_zone).date(), []).append(session)
     return render(
         request,
@@ -30,7 +38,12 @@ def dashboard(request, host):
 def session_schedule_view(request, host):
     if refused := refuse_method(request, "GET", "POST"):
         return refused
-    formset_options = {"prefix": "participants", "form_kwargs": {"default_zone": host.time_zone}}
+    # The documents question's options are read once for all the participant rows.
+    participant_options = {
+        "default_zone": host.time_zone,
+        "documents_choices": documents_choices(organization_id=host.organization.id),
+    }
+    formset_options = {"prefix": "participants", "form_kwargs": participant_options}
     if request.method == "POST":
         form = SessionScheduleForm(request.POST, host=host)
         formset = ParticipantFormSet(request.POST, **formset_options)
@@ -89,6 +102,13 @@ def session_detail(request, pk: int):
             "participants": participants,
             "notices": session.notifications.select_related("participant").order_by("-created_at", "-id"),
             "can_connect": request.user.pk == session.host_id,
+            "documents_status": documents_status_for_session(session, participants),
+            "waiting_room": waiting_room_context(
+                session=session,
+                viewer=request.user,
+                participants=participants,
+                return_to=request.get_full_path(),
+            ),
         },
     )
 
@@ -114,6 +134,14 @@ def session_video_room(request, pk: int):
     if session.host_connected_at is None or not session.is_open:
         return redirect("sessions:detail", pk=session.pk)
     room_url = video_provider().room_url(session=session, display_name=request.user.full_name, is_host=True)
+    waiting = waiting_room_context(
+        session=session,
+        viewer=request.user,
+        participants=participants_waiting(session=session),
+        return_to=request.get_full_path(),
+    )
     return render(
-        request, "sessions_app/video_room.html", {"session": session, "room_url": room_url, "is_host": True}
+        request,
+        "sessions_app/video_room.html",
+        {"session": session, "room_url": room_url, "is_host": True, "waiting_room": waiting},
     )

@@ -142,8 +142,13 @@ def test_host_schedules_two_participants_and_a_participant_joins_from_the_email(
 
     guest = new_context().new_page()
     guest.goto(live_server.url + link.group(1))
-    # The token was traded for a cookie and left the address bar.
+    # The token was traded for a cookie and left the address bar; Pat waits until the host lets them in
+    # (tests/browser/test_waiting_room.py follows that step closely).
     expect(guest).to_have_url(live_server.url + "/join/")
+    expect(guest.get_by_role("heading", name="The host will let you in")).to_be_visible()
+    listed.get_by_role("button", name="Connect").click()
+    page.get_by_role("button", name="Admit Pat Email").click()
+    expect(guest).to_have_url(live_server.url + "/join/room/")
     expect(guest.locator("#room-title")).to_have_text("Follow-up review")
     expect(guest.locator("iframe#video-room")).to_be_attached()
     expect(guest.get_by_text("Joined as Pat Email")).to_be_visible()

@@ -262,7 +262,9 @@ def test_the_video_room_lends_camera_and_microphone_to_the_video_engine_only(cli
 @pytest.mark.django_db
 def test_the_participants_room_carries_the_same_policies(client, host):
     session = SessionFactory(host=host, start_at=timezone.now() + timedelta(minutes=2))
-    participant = ParticipantFactory(session=session)
+    # Let in by the host already: the lobby leads straight into the room.
+    now = timezone.now()
+    participant = ParticipantFactory(session=session, waiting_since=now, admitted_at=now)
 
     lobby = client.get(reverse("join:enter", kwargs={"token": join_token(participant)}), follow=True)
 

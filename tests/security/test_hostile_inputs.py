@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +16,9 @@ from hypothesis import strategies as st
 
 from accounts.models import AuditEvent
 from contacts.models import Contact
+from documents.models import Document, DocumentField, Packet, PacketDocument, Submission, SubmissionFile
 from notifications.models import HostNoticeSettings, Notification
+from sessions_app.join.links import join_token
 from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
 from sessions_app.services import room_add
 from sessions_app.services.common import session_date_window
@@ -137,6 +140,56 @@ def _person(prefix: str = "") -> dict:
     }
 
 
+def _document(world: World, title: str) -> Document:
+    """One of the host's organisation's documents, with a field of every kind: "Intake" is filled in by the
+    participant, "Editable" takes the editor's changes, so neither form spoils the other's next example."""
+    document, created = Document.objects.get_or_create(organization=world.host.organization, title=title)
+    if created:
+        for position, kind in enumerate(DocumentField.Kind.values):
+            choices = ["Morning", "Evening"] if kind.endswith("_choice") else []
+            document.fields.create(position=position, kind=kind, label=kind, choices=choices)
+    return document
+
+
+def _fill(world: World) -> dict:
+    fields = {f.kind: f"field_{f.pk}" for f in _document(world, "Intake").fields.all()}
+    return {
+        fields["short_text"]: "Pat Client",
+        fields["long_text"]: "Nothing to add.",
+        fields["single_choice"]: "Morning",
+        fields["multiple_choice"]: "Evening",
+        fields["date"]: "1990-01-31",
+        fields["yes_no"]: "yes",
+        fields["consent"]: "on",
+        fields["signature"]: "Pat Client",
+        "action": "submit",
+    }
+
+
+def _on_editable(world: World, payload: dict) -> dict:
+    # The document exists before the snapshot is taken, so only the form itself can have written anything.
+    _document(world, "Editable")
+    return payload
+
+
+def _editable_field(world: World):
+    return _document(world, "Editable").fields.order_by("position").first()
+
+
+CONTACTS_CSV = b"name,email,phone,preferred_method,time_zone,note\nKim New,kim@example.test,,,,\n"
+
+
+def _contact_fields(name: str) -> dict:
+    return {
+        "name": name,
+        "email": "pat@example.test",
+        "phone": "+447911123456",
+        "preferred_method": "email",
+        "time_zone": "Europe/London",
+        "note": "Prefers mornings",
+    }
+
+
 def _session_url(name: str):
     return lambda w: reverse(f"sessions:{name}", kwargs={"pk": w.session.pk})
 
@@ -193,6 +246,8 @@ FORMS = [
     ),
     Form("cancel", _session_url("cancel"), lambda w: {"reason": "Unwell", "scope": "this"}),
     Form("remove", _session_url("remove"), lambda w: {"next": "/"}),
+    Form("participant_admit", _participant_url("participant_admit"), lambda w: {"next": "/"}),
+    Form("admit_all", _session_url("admit_all"), lambda w: {"next": "/"}),
     Form("change_end", _session_url("change_end"), lambda w: {"end_time": "23:00", "notify": "on"}),
     Form(
         "schedule_next",
@@ -293,6 +348,80 @@ FORMS = [
         method="get",
     ),
     Form("autocomplete", lambda w: reverse("contacts:autocomplete"), lambda w: {"q": "Pat"}, method="get"),
+    Form("contacts", lambda w: reverse("contacts:list"), lambda w: {"q": "Pat", "page": "2"}, method="get"),
+    Form("contact_create", lambda w: reverse("contacts:create"), lambda w: _contact_fields("Kim New")),
+    Form(
+        "contact_edit",
+        lambda w: reverse("contacts:edit", kwargs={"pk": w.contact.pk}),
+        lambda w: _contact_fields("Pat Client"),
+    ),
+    Form(
+        "contact_import",
+        lambda w: reverse("contacts:import"),
+        lambda w: {"file": SimpleUploadedFile("contacts.csv", CONTACTS_CSV)},
+    ),
+    Form(
+        "document_create",
+        lambda w: reverse("documents:document_create"),
+        lambda w: {"title": "Consent", "instructions": "Read first.", "is_active": "on", "is_required": "on"},
+    ),
+    Form(
+        "document_edit",
+        lambda w: reverse("documents:document_edit", kwargs={"pk": _document(w, "Editable").pk}),
+        lambda w: _on_editable(
+            w,
+            {
+                "title": "Editable",
+                "instructions": "Please answer.",
+                "is_active": "on",
+                "is_required": "",
+            },
+        ),
+        user="scheduler",
+    ),
+    Form(
+        "document_field_add",
+        lambda w: reverse("documents:field_add", kwargs={"pk": _document(w, "Editable").pk}),
+        lambda w: _on_editable(
+            w,
+            {
+                "kind": "multiple_choice",
+                "label": "Best times",
+                "help_text": "Tick all that suit you.",
+                "choices": "Morning\r\nEvening",
+                "required": "on",
+            },
+        ),
+    ),
+    Form(
+        "document_field_edit",
+        lambda w: reverse(
+            "documents:field_edit",
+            kwargs={"pk": _document(w, "Editable").pk, "field_pk": _editable_field(w).pk},
+        ),
+        lambda w: _on_editable(
+            w,
+            {
+                "kind": "single_choice",
+                "label": "When",
+                "help_text": "",
+                "choices": "Am\nPm",
+                "required": "",
+            },
+        ),
+    ),
+    Form(
+        "packet",
+        lambda w: reverse("documents:packet_create"),
+        lambda w: {"name": "First visit", f"document_{_document(w, 'Intake').pk}": "1"},
+        user="scheduler",
+    ),
+    Form(
+        "participant_document_fill",
+        lambda w: reverse("join:document", kwargs={"document_pk": _document(w, "Intake").pk}),
+        _fill,
+        user="participant",
+    ),
 ]
 
 
@@ -309,6 +438,12 @@ def _snapshot() -> tuple:
             WorkingHours,
             Room,
             HostNoticeSettings,
+            Document,
+            DocumentField,
+            Packet,
+            PacketDocument,
+            Submission,
+            SubmissionFile,
         )
     )
     sessions = list(
@@ -317,12 +452,22 @@ def _snapshot() -> tuple:
     people = list(
         Participant.objects.order_by("pk").values_list("pk", "email", "phone", "time_zone", "removed_at")
     )
-    return counts, sessions, people
+    documents = list(
+        Document.objects.order_by("pk").values_list("pk", "title", "instructions", "is_active", "is_required")
+    )
+    fields = list(
+        DocumentField.objects.order_by("pk").values_list("pk", "kind", "label", "choices", "position")
+    )
+    answers = list(Submission.objects.order_by("pk").values_list("pk", "status", "answers", "signed_name"))
+    return counts, sessions, people, documents, fields, answers
 
 
 def _client(world: World, user: str) -> Client:
     client = Client()
-    if user:
+    if user == "participant":
+        # No account: the browser holds the cookie the participant's join link left.
+        client.get(reverse("join:enter", kwargs={"token": join_token(world.participant)}))
+    elif user:
         client.force_login(getattr(world, user))
     return client
 

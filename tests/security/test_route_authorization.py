@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, UUIDConverter
@@ -26,9 +27,10 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership
 from contacts.models import Contact
+from documents.models import Document, DocumentField, Packet, PacketDocument, Submission, SubmissionFile
 from notifications.models import Notification
 from sessions_app.join.links import join_token
-from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
+from sessions_app.models import BlockedSlot, DocumentsShown, Participant, Room, Session, WorkingHours
 from tests.factories import ParticipantFactory, SessionFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +62,13 @@ class World:
     closed_room: Room
     hours: WorkingHours
     block: BlockedSlot
+    # The organisation's documents: `participant` is shown none of them, `filler` all (and submitted one).
+    document: Document
+    field: DocumentField
+    packet: Packet
+    filler: Participant
+    submission: Submission
+    stored_file: SubmissionFile
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,8 @@ class Route:
     kwargs: Callable[[World], dict]
     # What the owner would post to get the change made.
     data: Callable[[World], dict] = lambda world: {}
-    # Who may open it (the control that the kwargs name a real object): "host" or "scheduler".
+    # Who may open it (the control that the kwargs name a real object): "host", "scheduler", or
+    # "participant" (the world's `filler`, through their join cookie).
     owner: str = "host"
 
 
@@ -84,8 +94,24 @@ def _tomorrow(world: World) -> dict:
     return {"date": f"{local:%Y-%m-%d}", "time": f"{local:%H:%M}"}
 
 
+def _document(world: World) -> dict:
+    return {"pk": world.document.pk}
+
+
+def _document_field(world: World) -> dict:
+    return {"pk": world.document.pk, "field_pk": world.field.pk}
+
+
 def _new_person(world: World) -> dict:
     return {"name": "Intruder", "invite_method": "email", "email": "x@example.test", "time_zone": "UTC"}
+
+
+def _contact(world: World) -> dict:
+    # A contact of the organisation on no session, so nothing but the scope check stops a change to it.
+    contact, _ = Contact.objects.get_or_create(
+        organization=world.host.organization, email="private@example.test", defaults={"name": "Private"}
+    )
+    return {"pk": contact.pk}
 
 
 ROUTES: dict[str, Route] = {
@@ -99,6 +125,9 @@ ROUTES: dict[str, Route] = {
     ),
     "sessions:participant_remind": Route(_participant),
     "sessions:participant_remove": Route(_participant),
+    "sessions:waiting_room": Route(_session),
+    "sessions:participant_admit": Route(_participant),
+    "sessions:admit_all": Route(_session),
     "sessions:reschedule": Route(_session, lambda w: {**_tomorrow(w), "reason": "x", "notify": "on"}),
     "sessions:availability": Route(_session),
     "sessions:cancel": Route(_session, lambda w: {"reason": "Taken over"}),
@@ -118,6 +147,32 @@ ROUTES: dict[str, Route] = {
     "sessions:room_deactivate": Route(lambda w: {"pk": w.room.pk}, owner="scheduler"),
     "sessions:room_activate": Route(lambda w: {"pk": w.closed_room.pk}, owner="scheduler"),
     "accounts:act_for": Route(lambda w: {"host_id": w.host.pk}, owner="scheduler"),
+    "contacts:detail": Route(_contact),
+    "contacts:edit": Route(
+        _contact,
+        lambda w: {"name": "Taken", "email": "x@ex.test", "preferred_method": "email", "time_zone": "UTC"},
+    ),
+    "contacts:delete": Route(_contact),
+    "contacts:export_data": Route(_contact),
+    "contacts:erase": Route(_contact),
+    "documents:document_edit": Route(_document, lambda w: {"title": "Taken", "is_active": "on"}),
+    "documents:document_delete": Route(_document),
+    "documents:field_add": Route(_document, lambda w: {"kind": "short_text", "label": "Injected"}),
+    "documents:field_edit": Route(_document_field, lambda w: {"kind": "short_text", "label": "Taken"}),
+    "documents:field_move": Route(_document_field, lambda w: {"direction": "down"}),
+    "documents:field_remove": Route(_document_field),
+    "documents:packet_edit": Route(
+        lambda w: {"pk": w.packet.pk}, lambda w: {"name": "Taken", f"document_{w.document.pk}": "1"}
+    ),
+    "documents:packet_delete": Route(lambda w: {"pk": w.packet.pk}),
+    "documents:submission_detail": Route(lambda w: {"pk": w.submission.pk}),
+    "documents:submission_print": Route(lambda w: {"pk": w.submission.pk}),
+    "documents:submission_file": Route(lambda w: {"pk": w.stored_file.pk}),
+    "join:document": Route(
+        lambda w: {"document_pk": w.document.pk},
+        lambda w: {f"field_{w.field.pk}": "Intruder", "action": "submit"},
+        owner="participant",
+    ),
 }
 
 
@@ -171,19 +226,45 @@ def test_the_walk_sees_ids_inside_includes():
 
 
 @pytest.fixture
-def world(host, other_host, scheduler, organization) -> World:
+def world(host, other_host, scheduler, organization, settings, tmp_path) -> World:
+    settings.MEDIA_ROOT = tmp_path
     # Starting in two minutes: the host could connect, cancel is still offered, every action is open.
     session = SessionFactory(host=host, start_at=timezone.now() + timedelta(minutes=2), title="Private")
     room = Room.objects.create(organization=organization, name="Blue room")
     closed_room = Room.objects.create(organization=organization, name="Old room", is_active=False)
     session.room = room
     session.save(update_fields=["room"])
+    document = Document.objects.create(organization=organization, title="Intake")
+    field = DocumentField.objects.create(document=document, kind=DocumentField.Kind.SHORT_TEXT, label="Name")
+    packet = Packet.objects.create(organization=organization, name="First visit")
+    PacketDocument.objects.create(packet=packet, document=document)
+    filler = ParticipantFactory(session=session, name="Filler", email="filler@example.test")
+    submission = Submission.objects.create(
+        organization=organization,
+        participant=filler,
+        document=document,
+        status=Submission.Status.SUBMITTED,
+        submitted_at=timezone.now(),
+        answers={str(field.pk): "Private"},
+    )
+    stored_file = SubmissionFile(
+        submission=submission,
+        field=field,
+        token="t" * 43,
+        original_name="card.pdf",
+        content_type="application/pdf",
+        size=9,
+    )
+    stored_file.file.save(stored_file.token, ContentFile(b"%PDF-1.7\n"), save=False)
+    stored_file.save()
     return World(
         host=host,
         colleague=other_host,
         scheduler=scheduler,
         session=session,
-        participant=ParticipantFactory(session=session, name="Maria", email="maria@example.test"),
+        participant=ParticipantFactory(
+            session=session, name="Maria", email="maria@example.test", documents_shown=DocumentsShown.NONE
+        ),
         room=room,
         closed_room=closed_room,
         hours=WorkingHours.objects.create(host=host, weekday=0, start_time=time(9), end_time=time(17)),
@@ -193,6 +274,12 @@ def world(host, other_host, scheduler, organization) -> World:
             end_at=timezone.now() + timedelta(days=3, hours=2),
             note="Private",
         ),
+        document=document,
+        field=field,
+        packet=packet,
+        filler=filler,
+        submission=submission,
+        stored_file=stored_file,
     )
 
 
@@ -211,9 +298,11 @@ def _foreign_scheduler(world: World) -> Client:
     return client
 
 
-def _participant_with_cookie(world: World) -> Client:
+def _participant_with_cookie(world: World, participant: Participant | None = None) -> Client:
     client = Client()
-    response = client.get(reverse("join:enter", kwargs={"token": join_token(world.participant)}))
+    response = client.get(
+        reverse("join:enter", kwargs={"token": join_token(participant or world.participant)})
+    )
     assert response.status_code == 302 and client.cookies
     return client
 
@@ -241,6 +330,12 @@ def _snapshot(world: World) -> dict:
                 Room,
                 WorkingHours,
                 BlockedSlot,
+                Document,
+                DocumentField,
+                Packet,
+                PacketDocument,
+                Submission,
+                SubmissionFile,
             )
         ],
         "session": [
@@ -259,9 +354,22 @@ def _snapshot(world: World) -> dict:
         ],
         "participant": [
             getattr(participant, field)
-            for field in ("removed_at", "link_version", "email", "invite_method", "time_zone", "no_show")
+            for field in (
+                "removed_at",
+                "link_version",
+                "email",
+                "invite_method",
+                "time_zone",
+                "no_show",
+                "waiting_since",
+                "admitted_at",
+            )
         ],
         "rooms": list(Room.objects.order_by("pk").values_list("name", "is_active")),
+        "documents": list(Document.objects.order_by("pk").values_list("title", "is_active", "updated_at")),
+        "fields": list(DocumentField.objects.order_by("pk").values_list("label", "kind", "position")),
+        "packets": list(PacketDocument.objects.order_by("pk").values_list("packet__name", "document_id")),
+        "submissions": list(Submission.objects.order_by("pk").values_list("status", "answers", "updated_at")),
     }
 
 
@@ -292,8 +400,10 @@ def test_a_stranger_gets_nothing_from_a_route_that_takes_an_object_id(world, nam
 @pytest.mark.parametrize("name", list(ROUTES))
 def test_the_tables_objects_are_real_the_owner_is_not_refused(client, world, name):
     route = ROUTES[name]
-    owner = world.host if route.owner == "host" else world.scheduler
-    client.force_login(owner)
+    if route.owner == "participant":
+        client = _participant_with_cookie(world, world.filler)
+    else:
+        client.force_login(world.host if route.owner == "host" else world.scheduler)
     if route.owner == "scheduler":
         client.post(reverse("accounts:act_for", kwargs={"host_id": world.host.pk}))
     # A GET the view does not take is a 405, said only once the object was found in the owner's scope.

@@ -33,14 +33,15 @@ def session(host):
     return SessionFactory(host=host, start_at=START, duration_minutes=50, title="Therapy")
 
 
+# Both were let in by the host: their lobby leads into the room (the waiting room is tested on its own).
 @pytest.fixture
 def maria(session):
-    return ParticipantFactory(session=session, name="Maria")
+    return ParticipantFactory(session=session, name="Maria", waiting_since=START, admitted_at=START)
 
 
 @pytest.fixture
 def tom(session):
-    return ParticipantFactory(session=session, name="Tom")
+    return ParticipantFactory(session=session, name="Tom", waiting_since=START, admitted_at=START)
 
 
 @pytest.fixture
@@ -57,10 +58,10 @@ def no_room_tokens(settings):
 
 
 def _visit(client, participant):
-    """Follow the participant's link (token for cookie), then open the lobby."""
+    """Follow the participant's link (token for cookie), then open the lobby (and the room it leads to)."""
     response = client.get(reverse("join:enter", kwargs={"token": join_token(participant)}))
     assert response.status_code == 302
-    return client.get(response["Location"])
+    return client.get(response["Location"], follow=True)
 
 
 def _room_src(response) -> str:
@@ -117,12 +118,12 @@ def test_after_a_removal_everyone_is_sent_to_the_new_room_and_nobody_to_the_old(
         new = session.video_room_name
 
         # Tom's link (and the cookie he already holds) leads to the renamed room.
-        assert _room_name(_room_src(tom_client.get(reverse("join:lobby")))) == new
+        assert _room_name(_room_src(tom_client.get(reverse("join:lobby"), follow=True))) == new
         assert _room_name(_room_src(_visit(Client(), tom))) == new
         # So does the host's room page.
         host_page = _host_room(client, host, session)
         assert _room_name(_room_src(host_page)) == new
-        for page in (host_page, tom_client.get(reverse("join:lobby"))):
+        for page in (host_page, tom_client.get(reverse("join:lobby"), follow=True)):
             assert old not in page.content.decode()
         # Maria's link and her cookie are dead: she is sent nowhere.
         assert maria_client.get(reverse("join:lobby")).status_code == 404

@@ -22,12 +22,14 @@ def test_dashboard_shows_times_in_the_viewers_zone_grouped_by_local_day(client, 
     assert "21:30–22:20 EST" in content
 
 
-def test_ended_sessions_leave_the_dashboard(client, host):
+def test_ended_sessions_leave_the_dashboard_a_day_after_their_end(client, host):
     SessionFactory(host=host, start_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC), title="Morning")
     client.force_login(host)
     with time_machine.travel(datetime(2026, 12, 1, 10, 49, tzinfo=UTC), tick=False):
         assert "Morning" in client.get(reverse("sessions:dashboard")).content.decode()
-    with time_machine.travel(datetime(2026, 12, 1, 10, 51, tzinfo=UTC), tick=False):
+    with time_machine.travel(datetime(2026, 12, 2, 10, 49, tzinfo=UTC), tick=False):
+        assert "Morning" in client.get(reverse("sessions:dashboard")).content.decode()
+    with time_machine.travel(datetime(2026, 12, 2, 10, 51, tzinfo=UTC), tick=False):
         assert "Morning" not in client.get(reverse("sessions:dashboard")).content.decode()
 
 

@@ -131,9 +131,9 @@ def test_lobby_without_cookie_is_a_404(client):
     ("moment", "template"),
     [
         (START - timedelta(minutes=5, seconds=1), "join/not_open.html"),
-        (START - timedelta(minutes=5), "sessions_app/video_room.html"),
-        (START + timedelta(minutes=20), "sessions_app/video_room.html"),
-        (START + timedelta(minutes=49, seconds=59), "sessions_app/video_room.html"),
+        (START - timedelta(minutes=5), "join/waiting_room.html"),
+        (START + timedelta(minutes=20), "join/waiting_room.html"),
+        (START + timedelta(minutes=49, seconds=59), "join/waiting_room.html"),
         (START + timedelta(minutes=50), "join/ended.html"),
     ],
     ids=["before", "at-minus-5-minutes", "during", "last-second", "after-end"],
@@ -162,13 +162,16 @@ def test_window_across_a_dst_change_is_shown_in_the_new_offset(client, host):
         content = _visit(client, participant).content.decode()
     assert "Sunday 14 March 2027, 11:00 EDT (America/New York)" in content
     with time_machine.travel(datetime(2027, 3, 14, 14, 55, tzinfo=UTC), tick=False):
-        assert "sessions_app/video_room.html" in [t.name for t in _visit(client, participant).templates]
+        assert "join/waiting_room.html" in [t.name for t in _visit(client, participant).templates]
 
 
 def test_first_visit_inside_the_window_records_joined_at_once(client, participant):
+    participant.waiting_since = participant.admitted_at = START
+    participant.save(update_fields=["waiting_since", "admitted_at"])
     with time_machine.travel(START, tick=False):
         _visit(client, participant)
-        _visit(client, participant)
+        assert client.get(reverse("join:room")).status_code == 200
+        assert client.get(reverse("join:room")).status_code == 200
     participant.refresh_from_db()
     assert participant.joined_at == START
     assert AuditEvent.objects.filter(action="participant.join", object_id=str(participant.pk)).count() == 1
@@ -176,8 +179,11 @@ def test_first_visit_inside_the_window_records_joined_at_once(client, participan
 
 def test_room_name_is_not_guessable_and_embeds_the_video_provider(client, participant, settings):
     settings.JITSI_BASE_URL = "https://video.example.test"
+    participant.waiting_since = participant.admitted_at = START
+    participant.save(update_fields=["waiting_since", "admitted_at"])
     with time_machine.travel(START, tick=False):
-        content = _visit(client, participant).content.decode()
+        _visit(client, participant)
+        content = client.get(reverse("join:room")).content.decode()
     room = participant.session.video_room_name
     assert len(room) >= 32
     assert f'src="https://video.example.test/{room}' in content

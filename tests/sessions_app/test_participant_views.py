@@ -237,7 +237,7 @@ def test_edit_page_shows_the_current_details_and_no_name_field(client, host, par
         "Europe/Paris",
     )
     content = response.content.decode()
-    assert "The name is changed on the contact page." in content
+    assert "The name is changed on " in content and ">the contact page</a>." in content
     assert 'name="csrfmiddlewaretoken"' in content
 
 
