@@ -107,9 +107,7 @@ def test_more_than_two_megabytes_or_five_thousand_rows_is_refused(organization):
         _read(organization, "name,email,phone,preferred_method,time_zone,note\n" + rows)
 
 
-def test_the_import_takes_the_same_queries_for_three_or_a_hundred_rows_and_one_audit_event(
-    host, organization
-):
+def test_the_import_takes_the_same_queries_for_three_or_sixty_rows_and_one_audit_event(host, organization):
     def import_queries(first: int, count: int) -> int:
         people = [
             ContactDetails(name=f"Person {n}", email=f"p{n}@example.test", preferred_method="email")
@@ -121,10 +119,11 @@ def test_the_import_takes_the_same_queries_for_three_or_a_hundred_rows_and_one_a
 
     # The first import of the run also fills Django's per-process caches (content types): not measured.
     import_queries(5000, 1)
-    assert import_queries(0, 3) == import_queries(1000, 100)
-    assert Contact.objects.filter(organization=organization).count() == 104
+    # Sixty rows fit one INSERT on SQLite too (999 parameters); beyond that Django splits the statement.
+    assert import_queries(0, 3) == import_queries(1000, 60)
+    assert Contact.objects.filter(organization=organization).count() == 64
     events = AuditEvent.objects.filter(action="contact.import").order_by("id")
-    assert [event.details for event in events] == [{"count": 1}, {"count": 3}, {"count": 100}]
+    assert [event.details for event in events] == [{"count": 1}, {"count": 3}, {"count": 60}]
     assert {event.actor for event in events} == {host}
 
 
