@@ -14,6 +14,7 @@ import pytest
 
 from accounts.models import Membership
 from tests.factories import OrganizationFactory, member
+from tests.support.fake_stripe import FakeStripe
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -101,3 +102,17 @@ def scheduler(organization):
 @pytest.fixture
 def outsider_scheduler(db):
     return member(role=Membership.Role.SCHEDULER, full_name="Olly Outsider")
+
+
+@pytest.fixture
+def fake_stripe(settings, monkeypatch):
+    """The real stripe SDK, answered by a local fake of Stripe's API in a thread (tests.support.fake_stripe).
+    A browser test sets `fake_stripe.webhook_url` to its live server's /webhooks/stripe/ for the fake's
+    Pay button to deliver the signed event there."""
+    # Nothing may leave the machine: no proxy between the SDK and the fake.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with FakeStripe() as fake:
+        for name, value in fake.settings().items():
+            setattr(settings, name, value)
+        yield fake

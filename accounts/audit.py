@@ -54,6 +54,21 @@ class AuditAction(models.TextChoices):
     PACKET_DELETE = "packet.delete", "Packet deleted"
     SUBMISSION_SAVE_DRAFT = "submission.save_draft", "Document draft saved by the participant"
     SUBMISSION_SUBMIT = "submission.submit", "Document submitted by the participant"
+    STRIPE_CONNECT = "billing.stripe_connect", "Stripe account connected"
+    STRIPE_ACCOUNT_UPDATE = "billing.stripe_account_update", "Stripe account status changed"
+    BILLING_SETTINGS_UPDATE = "billing.settings_update", "Late-cancellation fee changed"
+    SERVICE_CREATE = "service.create", "Service created"
+    SERVICE_UPDATE = "service.update", "Service changed"
+    SERVICE_DEACTIVATE = "service.deactivate", "Service deactivated"
+    PAYMENT_REQUIRE = "payment.require", "Payment asked of a participant"
+    PAYMENT_WAIVE = "payment.waive", "Payment no longer asked"
+    PAYMENT_CHECKOUT_START = "payment.checkout_start", "Participant opened the payment page"
+    PAYMENT_PAID = "payment.paid", "Payment received"
+    PAYMENT_MISMATCH = "payment.mismatch", "Stripe reported a payment that does not match"
+    PAYMENTS_REFUND_FOR_CANCEL = "payment.refund_for_cancel", "Refunds started for a cancelled session"
+    REFUND_RESULT = "refund.result", "Stripe answered on a refund"
+    INVOICE_CREATE = "invoice.create", "Invoice created"
+    INVOICE_STATUS = "invoice.status", "Invoice status changed"
 
 
 def audit_record(

@@ -193,6 +193,13 @@ PROVIDER_TIMEOUT_SECONDS = env.int("PROVIDER_TIMEOUT_SECONDS", default=10)
 ANYMAIL.setdefault("REQUESTS_TIMEOUT", PROVIDER_TIMEOUT_SECONDS)
 EMAIL_TIMEOUT = PROVIDER_TIMEOUT_SECONDS
 
+# --- Payments: Stripe Connect when its secret key is set, else off (the pages say so) -----------------------
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+# Without it the webhook answers 404: an event nobody can verify is never acted on.
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Only for tests and local fakes (tests.support.fake_stripe): send the SDK's HTTP here instead of Stripe's.
+STRIPE_API_BASE_URL = env("STRIPE_API_BASE_URL", default="").rstrip("/")
+
 # What a notice says comes from the app that wrote it; the outbox only renders and sends.
 NOTICE_CONTEXT = "sessions_app.notices.notice_context"
 
@@ -255,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-due-notices": {
         "task": "notifications.tasks.sweep_due_notices",
         "schedule": NOTIFICATION_SWEEP_SECONDS,
+    },
+    # Refunds and invoices whose hand-over to a worker was lost, or whose Stripe call is due a retry.
+    "send-due-billing-calls": {
+        "task": "billing.tasks.sweep_billing_calls",
+        "schedule": env.float("BILLING_SWEEP_SECONDS", default=60.0),
     },
     # Pages read a session's state from its end at once (Session.state); this writes it down.
     "complete-ended-sessions": {

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent, Membership, User
+from billing.services.refunds import payments_refund_for_cancel
 from config.errors import PermissionDeniedError, ValidationFailedError
 from notifications.models import Notification
 from notifications.services import (
@@ -196,6 +197,7 @@ def session_cancel(*, actor: User, session: Session, reason: str = "", scope: st
         occurrence.save(
             update_fields=["status", "cancel_reason", "cancelled_at", "calendar_sequence", "updated_at"]
         )
+    payments_refund_for_cancel(sessions=sessions)
     notices_cancel_pending(sessions=sessions)
     notices = _notify_each_person(
         sessions=sessions,
