@@ -5,6 +5,7 @@ money. Every row that leads to a call at Stripe exists before the call, and its 
 idempotency key, so a retried call never charges or refunds twice (billing.stripe_calls)."""
 
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Organization
 
@@ -64,6 +65,9 @@ class Payment(models.Model):
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.DUE)
     # The last Checkout Session opened for it, and what Stripe said once it was paid.
     checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # How many Checkout Sessions were opened for it: the n-th one's idempotency key is checkout-<pk>-<n>, so a
+    # repeated request returns the same page and a later one (the price changed) gets a new one.
+    checkout_count = models.PositiveIntegerField(default=0)
     payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     refunded_amount = models.PositiveIntegerField(default=0)
@@ -90,6 +94,9 @@ class Refund(models.Model):
     stripe_refund_id = models.CharField(max_length=255, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # When a worker may next call Stripe for it: now when written, later after a transient failure, and a
+    # lease while a worker holds it (billing.services).
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,6 +135,7 @@ class Invoice(models.Model):
     stripe_invoice_id = models.CharField(max_length=255, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

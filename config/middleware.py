@@ -25,6 +25,17 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _stripe_page_origins() -> list[str]:
+    """Where Connect Stripe and the participant's Pay form lead: they post to us and are redirected to
+    Stripe's own pages (onboarding, Checkout), and form-action also rules where a form's redirects go. With
+    a local fake (STRIPE_API_BASE_URL) its pages are at its own address."""
+    if not settings.STRIPE_SECRET_KEY:
+        return []
+    if settings.STRIPE_API_BASE_URL:
+        return [_origin(settings.STRIPE_API_BASE_URL)]
+    return ["https://checkout.stripe.com", "https://connect.stripe.com"]
+
+
 def content_security_policy() -> str:
     video = _origin(settings.JITSI_BASE_URL)
     return "; ".join(
@@ -44,7 +55,7 @@ def content_security_policy() -> str:
             # The video room embeds the video engine (templates/sessions_app/video_room.html).
             f"frame-src {video}",
             "frame-ancestors 'none'",
-            "form-action 'self'",
+            " ".join(["form-action 'self'", *_stripe_page_origins()]),
             "base-uri 'none'",
             "object-src 'none'",
         ]

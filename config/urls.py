@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("contacts/", include("contacts.urls")),
     path("documents/", include("documents.urls")),
+    path("", include("billing.urls")),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", PasswordResetView.as_view(), name="password_reset"),

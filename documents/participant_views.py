@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.defaults import page_not_found
 
 from accounts.throttling import client_address
+from billing.selectors import payment_due
 from config.errors import ApplicationError
 from documents.answers import AnswersRefused, answer_rows
 from documents.forms import DocumentFillForm
@@ -39,7 +40,11 @@ def _participant_page(view):
             participant = participant_from_cookie(request)
             if participant is None:
                 raise Http404("Unknown link")
-            response = view(request, participant, *args, **kwargs)
+            if payment_due(participant) is not None:
+                # The pay step comes first; the lobby sends them to it.
+                response = redirect("join:lobby")
+            else:
+                response = view(request, participant, *args, **kwargs)
         except Http404 as error:
             response = page_not_found(request, error)
         response["Referrer-Policy"] = "same-origin"

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import hosts_actor_may_act_for
+from billing.models import Invoice, Refund
 from documents.selectors import sessions_with_missing_required_documents
 from notifications.models import Notification
 from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
@@ -72,7 +73,8 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
             "-id",
         )
     )
-    participants = Participant.objects.prefetch_related(
+    # Each participant's payment comes in the same query (a one-to-one), for the badge beside the name.
+    participants = Participant.objects.select_related("payment").prefetch_related(
         Prefetch("notifications", queryset=notices, to_attr="notices")
     )
     # Nothing is deleted or re-statused when a session leaves: the dashboard stops selecting it, and the
@@ -87,6 +89,23 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
         .prefetch_related(_active_participants("active_participants", participants))
         .order_by("start_at", "id")
     )
+
+
+def session_page_participants(*, session: Session) -> list[Participant]:
+    """The session page's participants, each with their contact and payment, in one query."""
+    participants = list(session.participants.active().select_related("contact", "payment").order_by("id"))
+    for participant in participants:
+        participant.session = session
+    return participants
+
+
+def session_refunds_and_invoices(*, session: Session) -> tuple[list[Refund], list[Invoice]]:
+    """What the session page lists under Payments, in two queries however many there are."""
+    refunds = list(
+        Refund.objects.filter(payment__session=session).select_related("payment__participant").order_by("-id")
+    )
+    invoices = list(session.invoices.select_related("participant").order_by("-id"))
+    return refunds, invoices
 
 
 def participants_waiting(*, session: Session) -> list[Participant]:

@@ -5,9 +5,10 @@ arguments of one service; the service has the last word, and its refusals come b
 from datetime import UTC, datetime, timedelta
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row
+from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 
+from billing.forms import INVOICE_FIELDS, add_invoice_fields, clean_invoice_fields
 from sessions_app.availability import Availability
 from sessions_app.forms.fields import WindowDateField
 from sessions_app.models import Session
@@ -133,14 +134,19 @@ class ScheduleNextForm(_StartForm):
 
 class ChangeEndForm(TimeWindowForm):
     time_fields = ("end_time",)
-    service_fields = {"end": "end_time", "start": "end_time"}
+    service_fields = {"end": "end_time", "start": "end_time", **INVOICE_FIELDS}
     end_time = forms.TimeField(
         label="New end", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
     notify = forms.BooleanField(label="Notify participants of the new end", required=False, initial=True)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, invoice_participants: list | None = None, **kwargs):
+        """`invoice_participants`: who may be invoiced for the extension, or None while the organisation's
+        Stripe account cannot take payments (then nothing is offered)."""
         super().__init__(*args, **kwargs)
+        if invoice_participants:
+            today = in_zone(datetime.now(UTC), self.host_zone).date()
+            add_invoice_fields(self, participants=invoice_participants, today=today)
         local_start = in_zone(self.session.start_at, self.host_zone)
         self.fields["end_time"].help_text = (
             f"{_zone_help(self.host_zone)} A time at or before the start "
@@ -149,7 +155,20 @@ class ChangeEndForm(TimeWindowForm):
         self.fields["end_time"].widget.attrs["class"] = "availability-input"
         if not self.is_bound:
             self.initial["end_time"] = in_zone(self.session.end_at, self.host_zone).time()
-        self.helper.layout = Layout("end_time", "notify")
+        invoice = (
+            [
+                Fieldset(
+                    "",
+                    "invoice_extension",
+                    Row(Column("invoice_participant"), Column("invoice_amount"), Column("invoice_due_date")),
+                    css_class="border rounded p-3 mb-3",
+                    css_id="invoice-extension",
+                )
+            ]
+            if "invoice_extension" in self.fields
+            else []
+        )
+        self.helper.layout = Layout("end_time", "notify", *invoice)
 
     def clean(self):
         cleaned = super().clean()
@@ -170,6 +189,10 @@ class ChangeEndForm(TimeWindowForm):
         self.window = (self.session.start_at, end_at)
         if end_at <= datetime.now(UTC):
             self.add_error("end_time", "That end has already passed.")
+        if cleaned.get("invoice_extension"):
+            clean_invoice_fields(self, cleaned)
+            if end_at <= self.session.end_at:
+                self.add_error("invoice_extension", "Only a later end is an extension to invoice.")
         return cleaned
 
     @property

@@ -1,6 +1,8 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 
+from billing.forms import add_payment_fields, clean_payment_fields, payment_initial
+from billing.models import Payment, Service
 from sessions_app.forms.schedule import ParticipantForm, documents_choice_of, documents_shown_of
 from sessions_app.models import Participant
 
@@ -17,12 +19,39 @@ def _documents_field(form) -> list:
     return [Row(Column("documents_shown", css_class="col-md-6"))] if "documents_shown" in form.fields else []
 
 
-class ParticipantAddForm(ParticipantForm):
-    """One participant added to a scheduled session: the Schedule form's participant row on its own page,
-    with the same checks and the same contact autofill."""
+def _payment_fields(form) -> list:
+    if "payment_amount" not in form.fields:
+        return []
+    return [
+        Row(
+            Column("service", css_class="col-md-6"),
+            Column("payment_amount", css_class="col-md-3"),
+            Column("payment_currency", css_class="col-md-3"),
+        )
+    ]
 
-    def __init__(self, *args, **kwargs):
+
+class _PaymentAsked:
+    """The Service and Payment required fields, given `services` (billing.forms.payment_services: None while
+    the organisation's Stripe account cannot take payments, and then the fields are not there)."""
+
+    def _add_payment(self, services: list[Service] | None) -> None:
+        if services is not None:
+            add_payment_fields(self, services=services)
+
+    def clean(self):
+        cleaned = super().clean()
+        clean_payment_fields(self, cleaned)
+        return cleaned
+
+
+class ParticipantAddForm(_PaymentAsked, ParticipantForm):
+    """One participant added to a scheduled session: the Schedule form's participant row on its own page,
+    with the same checks and the same contact autofill, and the payment asked of them."""
+
+    def __init__(self, *args, services: list[Service] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self._add_payment(services)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -31,17 +60,25 @@ class ParticipantAddForm(ParticipantForm):
             Row(Column("name"), Column("invite_method"), Column("time_zone")),
             _contact_fields(),
             *_documents_field(self),
+            *_payment_fields(self),
         )
 
 
-class ParticipantEditForm(ParticipantForm):
+class ParticipantEditForm(_PaymentAsked, ParticipantForm):
     """How and where a participant hears from us, and their zone. The name belongs to the contact and is
     changed on the contact page, so it is not a field here; neither is the contact link."""
 
     name = None
     contact_id = None
 
-    def __init__(self, *args, participant: Participant, **kwargs):
+    def __init__(
+        self,
+        *args,
+        participant: Participant,
+        services: list[Service] | None = None,
+        payment: Payment | None = None,
+        **kwargs,
+    ):
         kwargs.setdefault(
             "initial",
             {
@@ -50,14 +87,21 @@ class ParticipantEditForm(ParticipantForm):
                 "phone": participant.phone or "",
                 "time_zone": participant.time_zone,
                 "documents_shown": documents_choice_of(participant),
+                **payment_initial(payment),
             },
         )
         super().__init__(*args, default_zone=participant.time_zone, **kwargs)
+        # What was paid is not rewritten here: a cancel refunds it.
+        settled = payment is not None and payment.status not in (Payment.Status.DUE, Payment.Status.CANCELLED)
+        self._add_payment(None if settled else services)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
-            Row(Column("invite_method"), Column("time_zone")), _contact_fields(), *_documents_field(self)
+            Row(Column("invite_method"), Column("time_zone")),
+            _contact_fields(),
+            *_documents_field(self),
+            *_payment_fields(self),
         )
 
     def changes(self) -> dict:

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from billing import participant_views as billing_participant_views
 from documents import participant_views
 from sessions_app.join import views as join_views
 
@@ -12,5 +13,7 @@ urlpatterns = [
     path("room/", join_views.join_room, name="room"),
     path("documents/", participant_views.participant_documents, name="documents"),
     path("documents/<int:document_pk>/", participant_views.participant_document, name="document"),
+    path("pay/", billing_participant_views.participant_pay, name="pay"),
+    path("pay/return/", billing_participant_views.participant_pay_return, name="pay_return"),
     path("<str:token>/", join_views.join_enter, name="enter"),
 ]

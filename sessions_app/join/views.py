@@ -2,9 +2,10 @@
 
 /join/<token>/ checks the token, trades it for a short signed cookie and redirects to /join/, so the token
 leaves the address bar, the history and any Referer at once. /join/ (the lobby) then decides, inside the
-window (5 minutes before the start until the end): required documents first, then the waiting room until
-the host lets them in, then the room. Outside the window it says when it opens, or that the session ended
-or was cancelled, in the participant's time zone.
+window (5 minutes before the start until the end): a payment asked first (billing.participant_views, also
+before the window), then required documents, then the waiting room until the host lets them in, then the
+room. Outside the window it says when it opens, or that the session ended or was cancelled, in the
+participant's time zone.
 """
 
 import uuid
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from billing.selectors import payment_due
 from documents.selectors import documents_shown_to, required_documents_missing
 from sessions_app.join.links import participant_by_public_id, participant_for_token
 from sessions_app.models import Participant
@@ -101,6 +103,10 @@ def join_lobby(request):
     context = _page_context(participant)
     if session.is_closed:
         return _no_referrer(render(request, "join/cancelled.html", context))
+    # Paying comes first on the way in, and can be done any time before the session ends, so even before
+    # the room opens (billing.participant_views).
+    if now < session.end_at and payment_due(participant) is not None:
+        return _no_referrer(redirect("join:pay"))
     if now < opens_at:
         # The waiting page reloads itself when the room opens (capped, so a far-off session does not keep a
         # timer for days). Intake forms are best filled ahead, so they are offered already.
@@ -123,8 +129,9 @@ def join_waiting_status(request):
     """The waiting room's part that htmx asks for every few seconds: still waiting, or (by HX-Redirect, so
     the page changes by itself) the room once the host let them in, or the lobby once the window closed."""
     participant = _participant_or_404(request)
-    if participant.admitted_at is not None or not _inside_window(participant):
-        target = reverse("join:room" if participant.admitted_at is not None else "join:lobby")
+    due = payment_due(participant) is not None
+    if due or participant.admitted_at is not None or not _inside_window(participant):
+        target = reverse("join:room" if participant.admitted_at is not None and not due else "join:lobby")
         response = render(request, "join/_waiting_status.html", {"target": target})
         response["HX-Redirect"] = target
         return _no_referrer(response)
@@ -136,7 +143,7 @@ def join_room(request):
     """The video room, only for a participant the host let in, and only inside the window; anyone else is
     sent to the lobby, which says where they stand."""
     participant = _participant_or_404(request)
-    if participant.admitted_at is None or not _inside_window(participant):
+    if participant.admitted_at is None or not _inside_window(participant) or payment_due(participant):
         return _no_referrer(redirect("join:lobby"))
     participant_record_join(participant=participant)
     context = _page_context(participant)

@@ -3,6 +3,7 @@ exactly one service, for the host and for a scheduler acting for them."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +11,8 @@ from django.utils.decorators import method_decorator
 from django.views.generic import FormView, TemplateView
 
 from accounts.models import User
+from billing.forms import decimal_of, extension_invoice_of, payment_services
+from billing.services import invoice_for_extension
 from config.errors import ApplicationError
 from documents.selectors import required_documents_missing_in
 from sessions_app.availability import availability_for, colleagues_with_availability
@@ -174,20 +177,40 @@ class ChangeEndView(TimeWindowActionView):
     template_name = "sessions_app/actions/change_end.html"
     availability_mode = "change_end"
 
+    def get_form_kwargs(self):
+        # The extension can be invoiced once the organisation's Stripe account takes payments.
+        invoicing = payment_services(organization=self.session.organization) is not None
+        participants = [p for p in self.session.participants.active().order_by("id") if p.email]
+        return {**super().get_form_kwargs(), "invoice_participants": participants if invoicing else None}
+
     def perform(self, form):
-        return session_change_end(
-            actor=self.request.user,
-            session=self.session,
-            end_at=form.cleaned_data["end_at"],
-            notify=form.cleaned_data["notify"],
-        )
+        invoice = extension_invoice_of(form)
+        self.invoice = None
+        # One transaction: a refused invoice leaves the end (and its notices) unchanged, so the form comes
+        # back as typed and saving it again does not move the end twice.
+        with transaction.atomic():
+            session = session_change_end(
+                actor=self.request.user,
+                session=self.session,
+                end_at=form.cleaned_data["end_at"],
+                notify=form.cleaned_data["notify"],
+            )
+            if invoice is not None:
+                self.invoice = invoice_for_extension(
+                    actor=self.request.user, session=session, **invoice.arguments()
+                )
+        return session
 
     def success_message(self, form, result):
         length = f"{result.duration_minutes} minutes"
-        return (
+        text = (
             f"“{result.title}” now ends at {self.when(result.end_at)} ({length}). "
             f"{_told(form.cleaned_data['notify'])}"
         )
+        if self.invoice is not None:
+            amount = f"{decimal_of(self.invoice.amount)} {self.invoice.currency.upper()}"
+            text += f" Stripe emails {self.invoice.participant.name} an invoice of {amount}."
+        return text
 
 
 class ScheduleNextView(TimeWindowActionView):

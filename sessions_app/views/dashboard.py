@@ -6,7 +6,13 @@ from config.errors import ApplicationError
 from documents.selectors import documents_status_for_session
 from sessions_app.forms.schedule import ParticipantFormSet, SessionScheduleForm, documents_choices
 from sessions_app.join.links import join_url
-from sessions_app.selectors import participants_waiting, session_get_for, sessions_upcoming_for
+from sessions_app.selectors import (
+    participants_waiting,
+    session_get_for,
+    session_page_participants,
+    session_refunds_and_invoices,
+    sessions_upcoming_for,
+)
 from sessions_app.services import session_connect, session_schedule
 from sessions_app.timefmt import in_zone
 from sessions_app.video import video_provider
@@ -90,10 +96,10 @@ def session_detail(request, pk: int):
     session = session_get_for(actor=request.user, pk=pk)
     if refused := refuse_method(request, "GET"):
         return refused
-    participants = list(session.participants.active().select_related("contact").order_by("id"))
+    participants = session_page_participants(session=session)
     for participant in participants:
-        participant.session = session
         participant.link = join_url(participant)
+    refunds, invoices = session_refunds_and_invoices(session=session)
     return render(
         request,
         "sessions_app/session_detail.html",
@@ -103,6 +109,8 @@ def session_detail(request, pk: int):
             "notices": session.notifications.select_related("participant").order_by("-created_at", "-id"),
             "can_connect": request.user.pk == session.host_id,
             "documents_status": documents_status_for_session(session, participants),
+            "refunds": refunds,
+            "invoices": invoices,
             "waiting_room": waiting_room_context(
                 session=session,
                 viewer=request.user,

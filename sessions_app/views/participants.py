@@ -2,15 +2,27 @@
 
 Each view loads the session through session_get_for and the participant within it before looking at
 the HTTP method, so anything outside the actor's scope is a 404 whatever the verb; then it calls one
-service and turns its ApplicationError into a form error or a message.
+service and turns its ApplicationError into a form error or a message. Add and Edit also call
+payment_require when the organisation takes payments and the form asks one, in the same transaction.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
+from billing.forms import (
+    PAYMENT_FIELDS,
+    PaymentAsk,
+    decimal_of,
+    payment_ask_of,
+    payment_change,
+    payment_services,
+)
+from billing.selectors import payment_for, payments_enabled
+from billing.services import payment_require
 from config.errors import ApplicationError
 from contacts.models import InviteMethod
 from notifications.models import Notification
@@ -41,6 +53,22 @@ def _saved_message(participant: Participant, *, old_link_version: int) -> str:
     return f"{saved} Messages not yet sent go to the new address."
 
 
+def _payment_message(ask: PaymentAsk | None) -> str:
+    if ask is None:
+        return ""
+    if ask.amount == 0:
+        return " No payment is asked of them any more."
+    return f" They are asked to pay {decimal_of(ask.amount)} {ask.currency.upper()} before they can join."
+
+
+def _payments_context(form_options: dict) -> dict:
+    """Why the payment fields are missing, for the page to say: payments off, or Stripe not connected."""
+    return {
+        "payments_enabled": payments_enabled(),
+        "payments_connected": form_options["services"] is not None,
+    }
+
+
 @login_required
 def participant_add_view(request, pk: int):
     session = session_get_for(actor=request.user, pk=pk)
@@ -52,27 +80,35 @@ def participant_add_view(request, pk: int):
     form_options = {
         "default_zone": session.host.time_zone,
         "documents_choices": documents_choices(organization_id=session.organization_id),
+        "services": payment_services(organization=session.organization),
     }
     if request.method == "POST":
         form = ParticipantAddForm(request.POST, **form_options)
         if form.is_valid():
+            ask = payment_ask_of(form)
             try:
-                participant = participant_add(actor=request.user, session=session, details=form.details())
+                # One transaction: a refused payment leaves no participant behind and sends no invite (the
+                # service hands its notices over only once the outer transaction commits), so the host
+                # corrects the form and saves again without adding the person twice.
+                with transaction.atomic():
+                    participant = participant_add(actor=request.user, session=session, details=form.details())
+                    if ask is not None:
+                        payment_require(actor=request.user, participant=participant, **ask.arguments())
             except ApplicationError as error:
-                form_error(form, error)
+                form_error(form, error, PAYMENT_FIELDS)
             else:
                 if participant.invite_method == InviteMethod.NONE:
                     text = f"{participant.name} is added. No invite is sent: share their join link yourself."
                 else:
                     text = f"{participant.name} is added. Their invite is on its way."
-                messages.success(request, text)
+                messages.success(request, text + _payment_message(ask))
                 return HttpResponseRedirect(next_url)
     else:
         form = ParticipantAddForm(**form_options)
     return render(
         request,
         "sessions_app/participants/participant_add.html",
-        {"session": session, "form": form, "next_url": next_url},
+        {"session": session, "form": form, "next_url": next_url, **_payments_context(form_options)},
     )
 
 
@@ -82,26 +118,46 @@ def participant_edit_view(request, pk: int, participant_pk: int):
     if refused := refuse_method(request, "GET", "POST"):
         return refused
     next_url = _next_url(request, session)
-    choices = documents_choices(organization_id=session.organization_id)
+    payment = payment_for(participant)
+    form_options = {
+        "participant": participant,
+        "documents_choices": documents_choices(organization_id=session.organization_id),
+        "services": payment_services(organization=session.organization),
+        "payment": payment,
+    }
     if request.method == "POST":
-        form = ParticipantEditForm(request.POST, participant=participant, documents_choices=choices)
+        form = ParticipantEditForm(request.POST, **form_options)
         if form.is_valid():
             link_version = participant.link_version
+            ask = payment_change(form, payment)
             try:
-                participant = participant_update(
-                    actor=request.user, participant=participant, **form.changes()
-                )
+                # One transaction, so a refused payment change leaves the details unsaved too and the form
+                # shows both as they were typed.
+                with transaction.atomic():
+                    participant = participant_update(
+                        actor=request.user, participant=participant, **form.changes()
+                    )
+                    if ask is not None:
+                        payment_require(actor=request.user, participant=participant, **ask.arguments())
             except ApplicationError as error:
-                form_error(form, error)
+                form_error(form, error, PAYMENT_FIELDS)
             else:
-                messages.success(request, _saved_message(participant, old_link_version=link_version))
+                text = _saved_message(participant, old_link_version=link_version)
+                messages.success(request, text + _payment_message(ask))
                 return HttpResponseRedirect(next_url)
     else:
-        form = ParticipantEditForm(participant=participant, documents_choices=choices)
+        form = ParticipantEditForm(**form_options)
     return render(
         request,
         "sessions_app/participants/participant_edit.html",
-        {"session": session, "participant": participant, "form": form, "next_url": next_url},
+        {
+            "session": session,
+            "participant": participant,
+            "form": form,
+            "next_url": next_url,
+            "payment": payment,
+            **_payments_context(form_options),
+        },
     )
 
 

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import AuditEvent
+from billing.models import Invoice, Payment, Service, StripeConnection
 from contacts.models import Contact
 from documents.models import Document, DocumentField, Packet, PacketDocument, Submission, SubmissionFile
 from notifications.models import HostNoticeSettings, Notification
@@ -91,7 +92,11 @@ class World:
     def fresh_sessions(self) -> None:
         # Hypothesis runs its examples in one database transaction: what the last example booked or moved
         # goes, or PostgreSQL's exclusion constraint would refuse the new sessions at the same times.
-        Session.objects.filter(host__in=[self.host, self.colleague]).delete()
+        hosts = [self.host, self.colleague]
+        # What was billed holds on to its session (PROTECT), so it goes first.
+        Invoice.objects.filter(session__host__in=hosts).delete()
+        Payment.objects.filter(session__host__in=hosts).delete()
+        Session.objects.filter(host__in=hosts).delete()
         now = timezone.now().replace(second=0, microsecond=0)
         self.session = SessionFactory(host=self.host, title="Review", start_at=now + timedelta(days=1))
         ParticipantFactory(session=self.session, name="Pat", email="pat@example.test")
@@ -123,6 +128,25 @@ def world(host, other_host, scheduler):
         contact=ContactFactory(organization=host.organization, name="Pat Client"),
         room=room_add(actor=scheduler, name="Blue room"),
     )
+
+
+@pytest.fixture(autouse=True)
+def payments_connected(request, host):
+    """Payments on and the organisation's Stripe account taking charges, so the participant and change-end
+    forms carry their payment fields. The API address is a closed local port: no form here calls Stripe."""
+    django_settings = request.getfixturevalue("settings")
+    django_settings.STRIPE_SECRET_KEY = "sk_test_hostile"
+    django_settings.STRIPE_API_BASE_URL = "http://127.0.0.1:9"
+    StripeConnection.objects.create(
+        organization=host.organization, account_id="acct_hostile", charges_enabled=True
+    )
+
+
+def _service(world: World) -> Service:
+    service, _ = Service.objects.get_or_create(
+        organization=world.host.organization, name="Consultation", defaults={"price_amount": 8000}
+    )
+    return service
 
 
 def _in_days(days: int) -> str:
@@ -250,6 +274,18 @@ FORMS = [
     Form("admit_all", _session_url("admit_all"), lambda w: {"next": "/"}),
     Form("change_end", _session_url("change_end"), lambda w: {"end_time": "23:00", "notify": "on"}),
     Form(
+        "change_end_invoice",
+        _session_url("change_end"),
+        lambda w: {
+            "end_time": "23:00",
+            "notify": "on",
+            "invoice_extension": "on",
+            "invoice_participant": str(w.participant.pk),
+            "invoice_amount": "40.00",
+            "invoice_due_date": _in_days(14),
+        },
+    ),
+    Form(
         "schedule_next",
         _session_url("schedule_next"),
         lambda w: {"title": "Next", "date": _in_days(9), "time": w.edge_times[0]},
@@ -274,6 +310,29 @@ FORMS = [
             "phone": "",
             "time_zone": "Asia/Tokyo",
             "next": "/",
+        },
+    ),
+    Form(
+        "participant_add_with_payment",
+        _session_url("participant_add"),
+        lambda w: {
+            **_person(),
+            "service": str(_service(w).pk),
+            "payment_amount": "80.00",
+            "payment_currency": "eur",
+        },
+    ),
+    Form(
+        "participant_edit_payment",
+        _participant_url("participant_edit"),
+        lambda w: {
+            "invite_method": "email",
+            "email": "pat@example.test",
+            "phone": "",
+            "time_zone": "Europe/London",
+            "service": "",
+            "payment_amount": "45.50",
+            "payment_currency": "gbp",
         },
     ),
     Form("participant_remind", _participant_url("participant_remind"), lambda w: {"next": "/history/"}),
@@ -417,6 +476,46 @@ FORMS = [
         user="scheduler",
     ),
     Form(
+        "service_create",
+        lambda w: reverse("billing:service_create"),
+        lambda w: {"name": "First visit", "price": "80.00", "currency": "eur", "duration_minutes": "50"},
+    ),
+    Form(
+        "service_edit",
+        lambda w: reverse("billing:service_edit", kwargs={"pk": _service(w).pk}),
+        # The service exists before the snapshot is taken, so only the form itself can have written anything.
+        lambda w: {
+            "name": _service(w).name,
+            "price": "0.29",
+            "currency": "gbp",
+            "duration_minutes": "30",
+        },
+    ),
+    Form(
+        "billing_settings",
+        lambda w: reverse("billing:settings"),
+        lambda w: {"late_cancel_hours": "24", "late_cancel_fee_percent": "50"},
+    ),
+    Form(
+        "payments",
+        lambda w: reverse("billing:payments"),
+        lambda w: {
+            "host": str(w.host.pk),
+            "start": _in_days(-30),
+            "end": _in_days(30),
+            "page": "2",
+            "invoices_page": "1",
+        },
+        method="get",
+        user="scheduler",
+    ),
+    Form(
+        "payments_csv",
+        lambda w: reverse("billing:payments_csv"),
+        lambda w: {"host": str(w.host.pk), "start": _in_days(-30), "end": _in_days(30)},
+        method="get",
+    ),
+    Form(
         "participant_document_fill",
         lambda w: reverse("join:document", kwargs={"document_pk": _document(w, "Intake").pk}),
         _fill,
@@ -444,6 +543,9 @@ def _snapshot() -> tuple:
             PacketDocument,
             Submission,
             SubmissionFile,
+            Service,
+            Payment,
+            Invoice,
         )
     )
     sessions = list(
@@ -459,7 +561,18 @@ def _snapshot() -> tuple:
         DocumentField.objects.order_by("pk").values_list("pk", "kind", "label", "choices", "position")
     )
     answers = list(Submission.objects.order_by("pk").values_list("pk", "status", "answers", "signed_name"))
-    return counts, sessions, people, documents, fields, answers
+    money = (
+        list(
+            Service.objects.order_by("pk").values_list("pk", "name", "price_amount", "currency", "is_active")
+        ),
+        list(Payment.objects.order_by("pk").values_list("pk", "amount", "currency", "status")),
+        list(
+            StripeConnection.objects.order_by("pk").values_list(
+                "late_cancel_hours", "late_cancel_fee_percent"
+            )
+        ),
+    )
+    return counts, sessions, people, documents, fields, answers, money
 
 
 def _client(world: World, user: str) -> Client:

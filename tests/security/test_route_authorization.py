@@ -26,6 +26,7 @@ from django.urls.converters import IntConverter, UUIDConverter
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership
+from billing.models import Service
 from contacts.models import Contact
 from documents.models import Document, DocumentField, Packet, PacketDocument, Submission, SubmissionFile
 from notifications.models import Notification
@@ -69,6 +70,8 @@ class World:
     filler: Participant
     submission: Submission
     stored_file: SubmissionFile
+    # A service the organisation charges for.
+    service: Service
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,11 @@ ROUTES: dict[str, Route] = {
     "documents:submission_detail": Route(lambda w: {"pk": w.submission.pk}),
     "documents:submission_print": Route(lambda w: {"pk": w.submission.pk}),
     "documents:submission_file": Route(lambda w: {"pk": w.stored_file.pk}),
+    "billing:service_edit": Route(
+        lambda w: {"pk": w.service.pk},
+        lambda w: {"name": "Taken", "price": "1.00", "currency": "usd", "duration_minutes": "30"},
+    ),
+    "billing:service_deactivate": Route(lambda w: {"pk": w.service.pk}),
     "join:document": Route(
         lambda w: {"document_pk": w.document.pk},
         lambda w: {f"field_{w.field.pk}": "Intruder", "action": "submit"},
@@ -280,6 +288,7 @@ def world(host, other_host, scheduler, organization, settings, tmp_path) -> Worl
         filler=filler,
         submission=submission,
         stored_file=stored_file,
+        service=Service.objects.create(organization=organization, name="Consultation", price_amount=8000),
     )
 
 
@@ -336,6 +345,7 @@ def _snapshot(world: World) -> dict:
                 PacketDocument,
                 Submission,
                 SubmissionFile,
+                Service,
             )
         ],
         "session": [
@@ -370,6 +380,7 @@ def _snapshot(world: World) -> dict:
         "fields": list(DocumentField.objects.order_by("pk").values_list("label", "kind", "position")),
         "packets": list(PacketDocument.objects.order_by("pk").values_list("packet__name", "document_id")),
         "submissions": list(Submission.objects.order_by("pk").values_list("status", "answers", "updated_at")),
+        "services": list(Service.objects.order_by("pk").values_list("name", "price_amount", "is_active")),
     }
 
 
