@@ -2,50 +2,25 @@
 a participant asked to pay does so on Stripe Checkout, reached with the cookie their join link left.
 
 Paid means Stripe says so: the return from Checkout only asks Stripe (payment_confirm_from_checkout), and
-the signed webhook says it too when the participant never comes back. Every answer is never cached. The
-pages say `Referrer-Policy: same-origin` rather than the join link's no-referrer, as the documents pages
-do: their addresses hold no token, and the Pay form posts, which under no-referrer carries "Origin: null"
-and fails Django's CSRF check. Stripe, another site, still gets no referrer at all.
+the signed webhook says it too when the participant never comes back. Caching and the referrer policy are
+those of every page of the way in (sessions_app.join.views.participant_page): Stripe, another site, gets no
+referrer at all.
 """
 
-from functools import wraps
-
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
-from django.views.defaults import page_not_found
 
 from billing.models import Payment
 from billing.selectors import payment_due, payment_for, payments_enabled
 from billing.services import payment_checkout_start, payment_confirm_from_checkout
 from config.errors import ApplicationError
-from sessions_app.join.views import participant_from_cookie
+from sessions_app.join.views import participant_page
 from sessions_app.models import Participant
 from sessions_app.timefmt import format_when
 from sessions_app.views.common import refuse_method
-
-
-def _participant_page(view):
-    """The view receives the participant of the cookie; without one (or with a forged or revoked one) the
-    answer is a plain 404."""
-
-    @never_cache
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        try:
-            participant = participant_from_cookie(request)
-            if participant is None:
-                raise Http404("Unknown link")
-            response = view(request, participant, *args, **kwargs)
-        except Http404 as error:
-            response = page_not_found(request, error)
-        response["Referrer-Policy"] = "same-origin"
-        return response
-
-    return wrapped
 
 
 def _still_payable(participant: Participant) -> bool:
@@ -54,7 +29,7 @@ def _still_payable(participant: Participant) -> bool:
     return not session.is_closed and timezone.now() < session.end_at
 
 
-@_participant_page
+@participant_page
 def participant_pay(request, participant):
     """GET: what is owed and the Pay button; POST: a Stripe Checkout page for it, where the browser goes."""
     if refused := refuse_method(request, "GET", "POST"):
@@ -90,7 +65,7 @@ def participant_pay(request, participant):
     )
 
 
-@_participant_page
+@participant_page
 def participant_pay_return(request, participant):
     """Stripe Checkout's success address: ask Stripe whether it is paid (the webhook may have said so
     already), then on to the lobby; while Stripe has not settled it, the pay page checks again by itself."""

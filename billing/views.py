@@ -7,18 +7,17 @@ one service call whose refusal becomes a form error or a message.
 """
 
 from datetime import timedelta
-from functools import wraps
 from itertools import chain
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, Sum
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.decorators import organization_page
 from accounts.selectors import hosts_actor_may_act_for
 from billing.forms import BillingSettingsForm, PaymentFilterForm, ServiceForm, decimal_of
 from billing.models import Invoice, Payment
@@ -46,19 +45,7 @@ from sessions_app.views.common import form_error, refuse_method
 PAYMENTS_PAGE_SIZE = 25
 
 
-def billing_manager_required(view):
-    """A page of the organisation's payments: its hosts and schedulers only; for anyone else it does not
-    exist (404)."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        user = request.user
-        if not (user.is_host or user.is_scheduler) or user.organization is None:
-            raise Http404("This account has no payments.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+billing_manager_required = organization_page("payments")
 
 
 def _manages_billing(request) -> bool:

@@ -7,19 +7,19 @@ HTTP method is looked at; each change is one service call whose refusal becomes 
 
 import json
 import secrets
-from functools import wraps
 from itertools import chain
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.decorators import organization_page
 from config.csv import csv_lines
 from config.errors import ApplicationError
 from contacts.forms import ContactForm, ContactImportForm, ContactSearchForm
@@ -79,19 +79,7 @@ IMPORT_SESSION_KEY = "contacts-import"
 EXPORT_COLUMNS = ["name", "email", "phone", "preferred_method", "time_zone", "note"]
 
 
-def contacts_manager_required(view):
-    """A page of the organisation's address book: its hosts and schedulers only; for anyone else it does not
-    exist (404)."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        user = request.user
-        if not (user.is_host or user.is_scheduler) or user.organization is None:
-            raise Http404("This account has no contacts.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+contacts_manager_required = organization_page("contacts")
 
 
 @contacts_manager_required

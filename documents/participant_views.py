@@ -2,19 +2,13 @@
 to fill (draft or submit), reached with the cookie their join link left (sessions_app.join).
 
 A participant sees only the documents shown to them (documents_shown_to); any other id is a 404, like a
-browser without the cookie. Every answer (the 404 included) is never cached: these pages hold a person's
-answers. They say `Referrer-Policy: same-origin` rather than the no-referrer of the join link's pages: their
-addresses hold no token (it never reaches them), and they post forms, which under no-referrer carry
-"Origin: null" and fail Django's CSRF check. Other sites still get no referrer at all.
+browser without the cookie. Caching and the referrer policy are those of every page of the way in
+(sessions_app.join.views.participant_page).
 """
-
-from functools import wraps
 
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
-from django.views.defaults import page_not_found
 
 from accounts.throttling import client_address
 from billing.selectors import payment_due
@@ -24,33 +18,17 @@ from documents.forms import DocumentFillForm
 from documents.models import Submission
 from documents.selectors import documents_shown_to, required_documents_missing, submissions_of
 from documents.services import answers_closed_reason, submission_save_draft, submission_submit
-from sessions_app.join.views import participant_from_cookie
+from sessions_app.join.views import participant_page
 from sessions_app.timefmt import format_when
 from sessions_app.views.common import refuse_method
 
 
-def _participant_page(view):
-    """The view receives the participant of the cookie; without one (or with a forged or revoked one) the
-    answer is a plain 404."""
+def _pay_first(participant):
+    # The pay step comes first; the lobby sends them to it.
+    return redirect("join:lobby") if payment_due(participant) is not None else None
 
-    @never_cache
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        try:
-            participant = participant_from_cookie(request)
-            if participant is None:
-                raise Http404("Unknown link")
-            if payment_due(participant) is not None:
-                # The pay step comes first; the lobby sends them to it.
-                response = redirect("join:lobby")
-            else:
-                response = view(request, participant, *args, **kwargs)
-        except Http404 as error:
-            response = page_not_found(request, error)
-        response["Referrer-Policy"] = "same-origin"
-        return response
 
-    return wrapped
+_participant_page = participant_page(before=_pay_first)
 
 
 @_participant_page

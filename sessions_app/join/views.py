@@ -9,6 +9,7 @@ participant's time zone.
 """
 
 import uuid
+from functools import wraps
 
 from django.conf import settings
 from django.core import signing
@@ -17,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found
 
 from billing.selectors import payment_due
 from documents.selectors import documents_shown_to, required_documents_missing
@@ -92,6 +94,36 @@ def _page_context(participant: Participant) -> dict:
         "when": format_when(session.start_at, participant.time_zone),
         "opens": format_when(session.start_at - settings.JOIN_OPENS_BEFORE, participant.time_zone),
     }
+
+
+def participant_page(view=None, *, before=None):
+    """A page of the participant's way in after the join link's own (pay, documents): the view receives the
+    participant of the cookie; without one (or with a forged or revoked one) the answer is a plain 404. It is
+    never cached, and says `Referrer-Policy: same-origin` rather than the join link's no-referrer: these
+    addresses hold no token, and their forms post, which under no-referrer carry "Origin: null" and fail
+    Django's CSRF check. Other sites still get no referrer at all.
+
+    `before(participant)` may answer instead of the view (a step of the way in that comes first)."""
+
+    def decorate(view):
+        @never_cache
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            try:
+                participant = participant_from_cookie(request)
+                if participant is None:
+                    raise Http404("Unknown link")
+                response = before(participant) if before is not None else None
+                if response is None:
+                    response = view(request, participant, *args, **kwargs)
+            except Http404 as error:
+                response = page_not_found(request, error)
+            response["Referrer-Policy"] = "same-origin"
+            return response
+
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
 
 
 @never_cache
