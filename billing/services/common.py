@@ -7,12 +7,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from billing import stripe_calls
 from billing.models import StripeConnection
 from billing.selectors import payments_enabled
 from config.errors import ApplicationError, PermissionDeniedError, ValidationFailedError
+from notifications.clock import db_now
+from notifications.services import retry_delay
 
 logger = logging.getLogger("billing")
 
@@ -103,3 +107,44 @@ def after_commit_publish(task, ids: list[int]) -> None:
             logger.warning("Could not hand %s billing rows to the broker; the sweep will send them", len(ids))
 
     transaction.on_commit(publish)
+
+
+# --- One attempt at a call our row makes at Stripe (a refund, an invoice) ----------------------------------
+
+
+def attempt_claim(model, pk: int, *, related: tuple[str, ...], **due):
+    """Take a due row for one attempt: its attempt count goes up and it is leased to this worker, so the
+    sweep leaves it alone while the call runs. Only the holder of this attempt records the outcome
+    (attempt_write). None when the row is not due or another worker holds it."""
+    with transaction.atomic():
+        claimable = (
+            model.objects.select_for_update(skip_locked=True)
+            .filter(pk=pk, status="pending", next_attempt_at__lte=db_now(), **due)
+            .values_list("pk", flat=True)
+        )
+        if not claimable:
+            return None
+        model.objects.filter(pk=pk).update(
+            attempts=F("attempts") + 1, next_attempt_at=db_now() + lease(), updated_at=timezone.now()
+        )
+        return model.objects.select_related(*related).get(pk=pk)
+
+
+def attempt_write(row, **fields) -> bool:
+    """Record a step, only while this attempt holds the row (a worker past its lease writes nothing)."""
+    fields["updated_at"] = timezone.now()
+    written = type(row).objects.filter(pk=row.pk, status="pending", attempts=row.attempts).update(**fields)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    return bool(written)
+
+
+def attempt_failed(row, error: Exception, *, permanent: bool) -> bool:
+    """Record a failed call: failed for good (a permanent refusal, or the last attempt), or due again after
+    retry_delay. True when the row has failed for good."""
+    if not permanent and row.attempts < MAX_ATTEMPTS:
+        attempt_write(row, last_error=str(error), next_attempt_at=timezone.now() + retry_delay(row.attempts))
+        return False
+    message = str(error) if permanent else f"Gave up after {row.attempts} attempts: {error}"
+    attempt_write(row, status="failed", last_error=message)
+    return True

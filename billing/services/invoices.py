@@ -5,7 +5,6 @@ last attempt stopped; each step's idempotency key is made from our row, so a ste
 from datetime import date
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
@@ -13,17 +12,17 @@ from accounts.models import User
 from billing import stripe_calls
 from billing.models import Invoice, Payment, Service, StripeConnection
 from billing.services.common import (
-    MAX_ATTEMPTS,
     SWEEP_GRACE,
     after_commit_publish,
+    attempt_claim,
+    attempt_failed,
+    attempt_write,
     clean_money,
-    lease,
     logger,
     ready_connection,
 )
 from config.errors import ValidationFailedError
 from notifications.clock import db_now
-from notifications.services import retry_delay
 from sessions_app.models import Participant, Session
 from sessions_app.services.common import check_not_closed, lock_session
 
@@ -85,36 +84,10 @@ def _currency_of(participant: Participant) -> str:
     return service.currency if service is not None else "eur"
 
 
-def _claim(invoice_id: int) -> Invoice | None:
-    with transaction.atomic():
-        claimable = (
-            Invoice.objects.select_for_update(skip_locked=True)
-            .filter(pk=invoice_id, status=Invoice.Status.PENDING, next_attempt_at__lte=db_now())
-            .values_list("pk", flat=True)
-        )
-        if not claimable:
-            return None
-        Invoice.objects.filter(pk=invoice_id).update(
-            attempts=F("attempts") + 1, next_attempt_at=db_now() + lease(), updated_at=timezone.now()
-        )
-        return Invoice.objects.select_related("participant", "session").get(pk=invoice_id)
-
-
-def _write(invoice: Invoice, **fields) -> bool:
-    """Record a step, only while this attempt holds the row (a worker past its lease writes nothing)."""
-    fields["updated_at"] = timezone.now()
-    written = Invoice.objects.filter(
-        pk=invoice.pk, status=Invoice.Status.PENDING, attempts=invoice.attempts
-    ).update(**fields)
-    for name, value in fields.items():
-        setattr(invoice, name, value)
-    return bool(written)
-
-
 def invoice_send(*, invoice_id: int) -> Invoice | None:
     """Walk one due invoice through Stripe, from wherever the last attempt stopped. None when it was not due
     or another worker holds it."""
-    invoice = _claim(invoice_id)
+    invoice = attempt_claim(Invoice, invoice_id, related=("participant", "session"))
     if invoice is None:
         return None
     connection = StripeConnection.objects.filter(organization_id=invoice.organization_id).first()
@@ -129,30 +102,20 @@ def invoice_send(*, invoice_id: int) -> Invoice | None:
                 email=invoice.participant.email if invoice.participant else "",
                 name=invoice.participant.name if invoice.participant else "",
             )
-            if not _write(invoice, stripe_customer_id=customer.id):
+            if not attempt_write(invoice, stripe_customer_id=customer.id):
                 return None
         if not invoice.stripe_invoice_id:
             draft = stripe_calls.invoice_create(account_id=account_id, invoice=invoice)
-            if not _write(invoice, stripe_invoice_id=draft.id):
+            if not attempt_write(invoice, stripe_invoice_id=draft.id):
                 return None
         # Not skipped once done: its idempotency key makes the repeat return the same line, and an attempt
         # that stopped between the draft and its line must not finalize an invoice for nothing.
         stripe_calls.invoice_item_create(account_id=account_id, invoice=invoice)
         stripe_calls.invoice_finalize(account_id=account_id, invoice=invoice)
         sent = stripe_calls.invoice_send(account_id=account_id, invoice=invoice)
-    except stripe_calls.StripePermanentError as exc:
-        _write(invoice, status=Invoice.Status.FAILED, last_error=str(exc))
-        return _audited(invoice)
-    except stripe_calls.StripeTransientError as exc:
-        if invoice.attempts >= MAX_ATTEMPTS:
-            _write(
-                invoice,
-                status=Invoice.Status.FAILED,
-                last_error=f"Gave up after {invoice.attempts} attempts: {exc}",
-            )
-            return _audited(invoice)
-        _write(invoice, last_error=str(exc), next_attempt_at=timezone.now() + retry_delay(invoice.attempts))
-        return invoice
+    except (stripe_calls.StripePermanentError, stripe_calls.StripeTransientError) as exc:
+        permanent = isinstance(exc, stripe_calls.StripePermanentError)
+        return _audited(invoice) if attempt_failed(invoice, exc, permanent=permanent) else invoice
     invoice_record(stripe_invoice_id=invoice.stripe_invoice_id, status=sent.status, account_id=account_id)
     invoice.refresh_from_db()
     return invoice

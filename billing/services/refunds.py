@@ -7,15 +7,21 @@ sweep and a worker racing, a worker killed after Stripe acted) is one refund at 
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
 from billing import stripe_calls
 from billing.models import Payment, Refund, StripeConnection
-from billing.services.common import MAX_ATTEMPTS, SWEEP_GRACE, after_commit_publish, lease, logger
+from billing.services.common import (
+    SWEEP_GRACE,
+    after_commit_publish,
+    attempt_claim,
+    attempt_failed,
+    attempt_write,
+    logger,
+)
 from notifications.clock import db_now
-from notifications.services import retry_delay
 
 CANCEL_REASON = "Session cancelled"
 
@@ -77,48 +83,19 @@ def payments_refund_for_cancel(*, sessions: list, cancelled_by_host: bool = True
     return refunds
 
 
-def _claim(refund_id: int) -> Refund | None:
-    """Take a due refund for one attempt: its attempt count goes up and it is leased to this worker, so the
-    sweep leaves it alone while the call runs. Only the holder of this attempt records the outcome."""
-    with transaction.atomic():
-        claimable = (
-            Refund.objects.select_for_update(skip_locked=True)
-            .filter(
-                pk=refund_id, status=Refund.Status.PENDING, stripe_refund_id="", next_attempt_at__lte=db_now()
-            )
-            .values_list("pk", flat=True)
-        )
-        if not claimable:
-            return None
-        Refund.objects.filter(pk=refund_id).update(
-            attempts=F("attempts") + 1, next_attempt_at=db_now() + lease(), updated_at=timezone.now()
-        )
-        return Refund.objects.select_related("payment__organization__stripe", "payment__session").get(
-            pk=refund_id
-        )
-
-
-def _finish(refund: Refund, **fields) -> bool:
-    fields["updated_at"] = timezone.now()
-    written = Refund.objects.filter(
-        pk=refund.pk, status=Refund.Status.PENDING, attempts=refund.attempts
-    ).update(**fields)
-    for name, value in fields.items():
-        setattr(refund, name, value)
-    return bool(written)
-
-
 def refund_send(*, refund_id: int) -> Refund | None:
     """Ask Stripe for one due refund and record its answer: succeeded, pending at Stripe (its webhook
     finishes it), failed for good, or retried later. None when the refund was not due or another worker
     holds it."""
-    refund = _claim(refund_id)
+    refund = attempt_claim(
+        Refund, refund_id, related=("payment__organization__stripe", "payment__session"), stripe_refund_id=""
+    )
     if refund is None:
         return None
     payment = refund.payment
     connection = getattr(payment.organization, "stripe", None)
     if connection is None or not payment.payment_intent_id:
-        _finish(
+        attempt_write(
             refund, status=Refund.Status.FAILED, last_error="Stripe has no record of this payment to refund."
         )
         return _audited(refund)
@@ -126,20 +103,10 @@ def refund_send(*, refund_id: int) -> Refund | None:
         answer = stripe_calls.refund_create(
             account_id=connection.account_id, refund=refund, payment_intent_id=payment.payment_intent_id
         )
-    except stripe_calls.StripePermanentError as exc:
-        _finish(refund, status=Refund.Status.FAILED, last_error=str(exc))
-        return _audited(refund)
-    except stripe_calls.StripeTransientError as exc:
-        if refund.attempts >= MAX_ATTEMPTS:
-            _finish(
-                refund,
-                status=Refund.Status.FAILED,
-                last_error=f"Gave up after {refund.attempts} attempts: {exc}",
-            )
-            return _audited(refund)
-        _finish(refund, last_error=str(exc), next_attempt_at=timezone.now() + retry_delay(refund.attempts))
-        return refund
-    if _finish(refund, stripe_refund_id=answer.id, last_error=""):
+    except (stripe_calls.StripePermanentError, stripe_calls.StripeTransientError) as exc:
+        permanent = isinstance(exc, stripe_calls.StripePermanentError)
+        return _audited(refund) if attempt_failed(refund, exc, permanent=permanent) else refund
+    if attempt_write(refund, stripe_refund_id=answer.id, last_error=""):
         refund_record(
             stripe_refund_id=answer.id,
             status=answer.status,
