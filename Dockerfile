@@ -11,7 +11,8 @@ COPY pyproject.toml ./
 COPY . .
 COPY --from=assets /app/static/vendor static/vendor
 RUN pip install --no-cache-dir . \
-    && DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
+    && DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=localhost SITE_URL=https://collectstatic.invalid \
+       python manage.py collectstatic --noinput
 RUN useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts.views import LoginView, PasswordResetView
+from accounts.views.scheduling import LoginView, PasswordResetView
 from config.health import healthz
 from sessions_app.views.reminders import dev_outbox
 

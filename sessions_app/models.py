@@ -103,6 +103,8 @@ class BlockedSlot(models.Model):
 
 # Cancel is offered until 5 minutes after the start; after that the session can only be removed (no notice).
 CANCEL_GRACE = timedelta(minutes=5)
+# The host can connect (and the session becomes live) from this long before the start until the end.
+CONNECT_LEAD = timedelta(minutes=15)
 
 
 class Outcome(models.TextChoices):
@@ -112,6 +114,9 @@ class Outcome(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     REMOVED = "removed", "Removed"
     NO_SHOW = "no_show", "No-show"
+    # Cancelled because its only participant cancelled through their link or a text reply
+    # (sessions_app.services.participant_answers).
+    CANCELLED_BY_PARTICIPANT = "cancelled_by_participant", "Cancelled by participant"
 
 
 class SessionQuerySet(models.QuerySet):
@@ -120,16 +125,27 @@ class SessionQuerySet(models.QuerySet):
         return self.filter(status__in=Session.OPEN_STATUSES, end_at__gt=at or timezone.now())
 
     def ended(self, at: datetime | None = None) -> "SessionQuerySet":
-        """The history: sessions that have ended, and those cancelled or removed whenever planned."""
+        """The history's past sessions: those that have ended, and those cancelled or removed whose start has
+        passed. One called off for a time still ahead is not past yet (see `called_off_ahead`)."""
+        at = at or timezone.now()
         return self.filter(
-            models.Q(end_at__lte=at or timezone.now()) | models.Q(status__in=Session.CLOSED_STATUSES)
+            models.Q(end_at__lte=at) | models.Q(status__in=Session.CLOSED_STATUSES, start_at__lte=at)
         )
+
+    def called_off_ahead(self, at: datetime | None = None) -> "SessionQuerySet":
+        """Sessions cancelled or removed whose start is still ahead: the gaps in the coming schedule."""
+        return self.filter(status__in=Session.CLOSED_STATUSES, start_at__gt=at or timezone.now())
 
     def with_outcome(self, at: datetime | None = None) -> "SessionQuerySet":
         """Each session with `outcome_value` (an Outcome value), worked out in the database so the history
         can filter on it; the same order of precedence as Session.outcome."""
         return self.annotate(
             outcome_value=models.Case(
+                models.When(
+                    status=Session.Status.CANCELLED,
+                    cancelled_by_participant=True,
+                    then=models.Value(Outcome.CANCELLED_BY_PARTICIPANT.value),
+                ),
                 models.When(status=Session.Status.CANCELLED, then=models.Value(Outcome.CANCELLED.value)),
                 models.When(status=Session.Status.REMOVED, then=models.Value(Outcome.REMOVED.value)),
                 models.When(no_show=True, then=models.Value(Outcome.NO_SHOW.value)),
@@ -174,6 +190,8 @@ class Session(models.Model):
     no_show = models.BooleanField(default=False)
     cancel_reason = models.TextField(blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The participant called it off themselves (their only participant cancelled), not the host.
+    cancelled_by_participant = models.BooleanField(default=False)
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     video_room_name = models.CharField(
         max_length=64, default=new_video_room_name, unique=True, editable=False
@@ -221,10 +239,26 @@ class Session(models.Model):
     def outcome(self) -> str:
         """What the history shows: cancelled, removed, no-show or completed (or the state while it runs)."""
         if self.is_closed:
+            if self.status == self.Status.CANCELLED and self.cancelled_by_participant:
+                return Outcome.CANCELLED_BY_PARTICIPANT.label
             return self.get_status_display()
         if self.no_show:
             return Outcome.NO_SHOW.label
         return self.state.label
+
+    @property
+    def connect_opens_at(self) -> datetime:
+        return self.start_at - CONNECT_LEAD
+
+    def connect_open(self, at: datetime | None = None) -> bool:
+        """The host may connect now: from CONNECT_LEAD before the start until the end."""
+        return self.is_open and (at or timezone.now()) >= self.connect_opens_at
+
+    @property
+    def status_label(self) -> str:
+        """What the session page and dashboard say it is: a no-show as soon as it is marked, else its
+        state (Scheduled, Live, Completed) or how it was closed."""
+        return Outcome.NO_SHOW.label if self.no_show and not self.is_closed else self.state.label
 
     def cancel_offered(self, at: datetime | None = None) -> bool:
         """Cancel until 5 minutes after the start; after that the session can only be removed."""
@@ -235,6 +269,14 @@ class DocumentsShown(models.TextChoices):
     ALL = "all", "All documents"
     NONE = "none", "No documents"
     PACKET = "packet", "A packet"
+
+
+class Answer(models.TextChoices):
+    """What a participant answered through their join link or a text reply (participant_answers)."""
+
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled by participant"
+    ASKED_TIME = "asked_time", "Asked for another time"
 
 
 class ParticipantQuerySet(models.QuerySet):
@@ -271,6 +313,17 @@ class Participant(models.Model):
     # come back in directly (a dropped connection).
     waiting_since = models.DateTimeField(null=True, blank=True)
     admitted_at = models.DateTimeField(null=True, blank=True)
+    # Their latest answer, with the reason or message that came with it. The audit log keeps every answer;
+    # the pages need only the latest, and reading it from the row costs the dashboard no query.
+    answer = models.CharField(max_length=16, choices=Answer.choices, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer_message = models.TextField(blank=True)
+    # The session's calendar_sequence the answer was given for: a confirmation, or a request for another
+    # time, is about the time the participant saw, so a reschedule (which raises the sequence) settles the
+    # request and leaves the confirmation to be given again.
+    answer_sequence = models.PositiveIntegerField(default=0)
+    # When the host marked a request for another time as dealt with ("Done") without moving the session.
+    answer_handled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ParticipantQuerySet.as_manager()
@@ -286,6 +339,19 @@ class Participant(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
+    def current_answer(self) -> str:
+        """The answer that still stands, for the badges: a cancellation always does; a confirmation or a
+        request for another time only for the session's time as it was answered, and a request only until
+        the host dealt with it. Reads the session from the row's cache (the selectors load it)."""
+        if self.answer == Answer.CANCELLED:
+            return self.answer
+        if not self.answer or self.answer_sequence != self.session.calendar_sequence:
+            return ""
+        if self.answer == Answer.ASKED_TIME and self.answer_handled_at is not None:
+            return ""
+        return self.answer
+
+    @property
     def address(self) -> str:
         """Where this participant's notices go on their chosen method."""
         if self.invite_method == InviteMethod.EMAIL:
@@ -293,3 +359,64 @@ class Participant(models.Model):
         if self.invite_method in (InviteMethod.SMS, InviteMethod.WHATSAPP):
             return str(self.phone) if self.phone else ""
         return ""
+
+
+class CalendarFeed(models.Model):
+    """A host's private calendar subscription (issue 13): the address's token is shown once and only its
+    SHA-256 is kept, so the row finds the host without the database holding a working address. Turning
+    the subscription off deletes the row; regenerating replaces the hash, and the old address is a 404."""
+
+    host = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.host}"
+
+
+class CalendarSource(models.Model):
+    """The secret iCal address of a host's own calendar (Google, Outlook, Apple), read every few minutes by
+    a worker; its events count as busy times. The address is a bearer secret of the host's: never shown
+    back in full, never logged."""
+
+    host = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_source"
+    )
+    url = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # When a worker should read it next; a worker that takes it pushes this past its lease first.
+    next_fetch_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Counts the workers' claims, so that only the current claim's holder records what it read.
+    fetch_attempt = models.PositiveIntegerField(default=0)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    event_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Calendar of {self.host}"
+
+
+class ExternalBusyTime(models.Model):
+    """A time the host's own calendar says they are busy: overlapping events merged, no title kept."""
+
+    source = models.ForeignKey(CalendarSource, on_delete=models.CASCADE, related_name="busy_times")
+    # The host again, so the availability check reads these with one range query beside blocked times.
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["start_at"]
+        indexes = [models.Index(fields=["host", "start_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_at__gt=models.F("start_at")), name="external_busy_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return "Busy (your calendar)"

@@ -8,23 +8,28 @@ from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Membership, User
 from accounts.selectors import hosts_actor_may_act_for
 from billing.models import Invoice, Refund
+from documents.models import Document
 from documents.selectors import sessions_with_missing_required_documents
 from notifications.models import Notification
-from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
+from sessions_app.models import Answer, BlockedSlot, Participant, Room, Session, WorkingHours
 
 
 def sessions_visible_to(actor: User) -> QuerySet[Session]:
-    """Every session the actor may see: a host's own, or, for a scheduler, those of the hosts of their
-    organisation."""
-    if not actor.is_authenticated:
+    """Every session the actor may see: a host's own; for a scheduler or an admin, those of the hosts of
+    their organisation they book for (a colleague who has left keeps their past sessions in view)."""
+    if not actor.is_authenticated or actor.membership is None:
         return Session.objects.none()
+    membership = actor.membership
+    if actor.is_scheduler:
+        sessions = Session.objects.filter(organization_id=membership.organization_id)
+        if membership.role == Membership.Role.SCHEDULER and not membership.books_for_all_hosts:
+            sessions = sessions.filter(host_id__in=membership.bookable_hosts.values("id"))
+        return sessions
     if actor.is_host:
         return Session.objects.filter(host=actor)
-    if actor.is_scheduler:
-        return Session.objects.filter(organization=actor.organization)
     return Session.objects.none()
 
 
@@ -52,11 +57,29 @@ def _active_participants(to_attr: str = "active_participants", queryset=None) ->
     )
 
 
+def _cancelled_themselves(to_attr: str = "cancelled_participants") -> Prefetch:
+    """The participants who cancelled their own place and were taken off the session: the host's pages
+    still show them, with their reason, under "Cancelled by participant"."""
+    return Prefetch(
+        "participants",
+        queryset=Participant.objects.filter(removed_at__isnull=False, answer=Answer.CANCELLED).order_by("id"),
+        to_attr=to_attr,
+    )
+
+
+def _required_documents(actor: User) -> QuerySet[Document]:
+    """The required documents of the actor's organisation, the hosts' they act for included."""
+    organization_id = actor.membership.organization_id if actor.membership else None
+    return Document.objects.filter(organization_id=organization_id, is_active=True, is_required=True)
+
+
 def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
     """The host's dashboard: sessions that have not ended, and those that ended less than
     DASHBOARD_KEEP_ENDED_HOURS ago; an ended session some participant still owes a required document stays
-    (its `missing_required_documents` is true) until the documents arrive or the host removes it. With
-    participants and their latest notices, in a fixed number of queries however many sessions there are."""
+    (its `missing_required_documents` is true) until the documents arrive or the host removes it. A session
+    its participant cancelled stays until its time has passed, since the host did not cancel it and learns
+    of it here. With participants (also those who cancelled their place) and their latest notices, in a
+    fixed number of queries however many sessions there are."""
     now = timezone.now()
     # The badge under each participant shows a failed notice first (so a failure is never hidden behind a
     # later one), else the latest notice that has gone or is going out; planned reminders and withdrawn
@@ -80,13 +103,26 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
     # Nothing is deleted or re-statused when a session leaves: the dashboard stops selecting it, and the
     # history keeps it as it ended.
     kept_since = now - timedelta(hours=settings.DASHBOARD_KEEP_ENDED_HOURS)
-    return (
-        sessions_with_missing_required_documents(
-            sessions_visible_to(actor).filter(host=host).exclude(status__in=Session.CLOSED_STATUSES)
+    sessions = (
+        sessions_visible_to(actor)
+        .filter(host=host)
+        .filter(
+            ~Q(status__in=Session.CLOSED_STATUSES)
+            | Q(status=Session.Status.CANCELLED, cancelled_by_participant=True, start_at__gt=now)
         )
-        .filter(Q(end_at__gt=kept_since) | Q(missing_required_documents=True))
-        .select_related("host")
-        .prefetch_related(_active_participants("active_participants", participants))
+    )
+    # Documents can be owed only where the organisation requires one. Without one (the usual case) the
+    # per-session test is left out: building its SQL was a third of the dashboard's time in Python, and
+    # running it a hashed scan of every participant of every organisation in PostgreSQL (docs/benchmarks.md).
+    if _required_documents(actor).exists():
+        sessions = sessions_with_missing_required_documents(sessions).filter(
+            Q(end_at__gt=kept_since) | Q(missing_required_documents=True)
+        )
+    else:
+        sessions = sessions.filter(end_at__gt=kept_since).annotate(missing_required_documents=Value(False))
+    return (
+        sessions.select_related("host", "room")
+        .prefetch_related(_active_participants("active_participants", participants), _cancelled_themselves())
         .order_by("start_at", "id")
     )
 
@@ -94,6 +130,16 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
 def session_page_participants(*, session: Session) -> list[Participant]:
     """The session page's participants, each with their contact and payment, in one query."""
     participants = list(session.participants.active().select_related("contact", "payment").order_by("id"))
+    for participant in participants:
+        participant.session = session
+    return participants
+
+
+def participants_cancelled_themselves(*, session: Session) -> list[Participant]:
+    """The session page's participants who cancelled their own place (and so left it), in one query."""
+    participants = list(
+        session.participants.filter(removed_at__isnull=False, answer=Answer.CANCELLED).order_by("id")
+    )
     for participant in participants:
         participant.session = session
     return participants
@@ -153,24 +199,17 @@ def sessions_between(*, actor: User, host: User, start: datetime, end: datetime)
     )
 
 
-def sessions_history_for(
-    *,
-    actor: User,
-    host: User,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    outcome: str = "",
+def _history_filtered(
+    *, actor: User, host: User, now: datetime, start: datetime | None, end: datetime | None, outcome: str
 ) -> QuerySet[Session]:
-    """The host's past sessions, newest first, each with its `outcome_value`."""
-    now = timezone.now()
+    """The host's sessions with their `outcome_value`, under the History page's filters; both parts of the
+    page (and the CSV) start from this, so a filter means the same everywhere."""
     sessions = (
         sessions_visible_to(actor)
         .filter(host=host)
-        .ended(at=now)
         .with_outcome(at=now)
         .select_related("host")
         .prefetch_related(_active_participants())
-        .order_by("-start_at", "-id")
     )
     if start is not None:
         sessions = sessions.filter(start_at__gte=start)
@@ -179,3 +218,55 @@ def sessions_history_for(
     if outcome:
         sessions = sessions.filter(outcome_value=outcome)
     return sessions
+
+
+def sessions_history_for(
+    *,
+    actor: User,
+    host: User,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    outcome: str = "",
+) -> QuerySet[Session]:
+    """The host's past sessions (ended, or called off for a time that has passed), newest first, each with
+    its `outcome_value`: the History table and its CSV."""
+    now = timezone.now()
+    sessions = _history_filtered(actor=actor, host=host, now=now, start=start, end=end, outcome=outcome)
+    return sessions.ended(at=now).order_by("-start_at", "-id")
+
+
+def sessions_called_off_ahead_for(
+    *,
+    actor: User,
+    host: User,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    outcome: str = "",
+) -> QuerySet[Session]:
+    """The host's sessions cancelled or removed for a time still ahead, soonest first. The History page lists
+    them apart from the past sessions: they have not happened (nor failed to), and a clinic looks at them
+    as the gaps in the coming weeks. Each joins the past sessions once its start has passed."""
+    now = timezone.now()
+    sessions = _history_filtered(actor=actor, host=host, now=now, start=start, end=end, outcome=outcome)
+    return sessions.called_off_ahead(at=now).order_by("start_at", "id")
+
+
+def history_answer_counts(
+    *,
+    actor: User,
+    host: User,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    outcome: str = "",
+) -> list[tuple[str, int]]:
+    """How the participants of the History's past sessions (under the same filters) answered themselves:
+    (label, count) for each answer, in one query."""
+    sessions = sessions_history_for(actor=actor, host=host, start=start, end=end, outcome=outcome)
+    counts = dict(
+        Participant.objects.filter(session__in=sessions.values("pk"))
+        .exclude(answer="")
+        .values_list("answer")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return [(answer.label, counts.get(answer.value, 0)) for answer in Answer]

@@ -11,7 +11,9 @@ from sessions_app.views.actions import (
     RescheduleView,
     ScheduleNextView,
 )
+from sessions_app.views.answers import participant_request_done_view
 from sessions_app.views.calendar import calendar_view
+from sessions_app.views.calendar_feed import calendar_feed
 from sessions_app.views.history import history, history_csv
 from sessions_app.views.reminders import reminder_settings
 from sessions_app.views.rooms import (
@@ -21,6 +23,7 @@ from sessions_app.views.rooms import (
     room_rename_view,
     rooms,
 )
+from sessions_app.views.schedule_availability import schedule_availability_view
 from sessions_app.views.waiting_room import (
     participant_admit_view,
     participants_admit_all_view,
@@ -39,6 +42,7 @@ app_name = "sessions"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("sessions/new/", dashboard.session_schedule_view, name="schedule"),
+    path("sessions/new/availability/", schedule_availability_view, name="schedule_availability"),
     path("sessions/<int:pk>/", dashboard.session_detail, name="detail"),
     path("sessions/<int:pk>/connect/", dashboard.session_connect_view, name="connect"),
     path("sessions/<int:pk>/video-room/", dashboard.session_video_room, name="video_room"),
@@ -57,6 +61,11 @@ urlpatterns = [
         "sessions/<int:pk>/participants/<int:participant_pk>/remove/",
         participants.participant_remove_view,
         name="participant_remove",
+    ),
+    path(
+        "sessions/<int:pk>/participants/<int:participant_pk>/request-done/",
+        participant_request_done_view,
+        name="participant_request_done",
     ),
     path("sessions/<int:pk>/waiting-room/", waiting_room, name="waiting_room"),
     path(
@@ -85,6 +94,8 @@ urlpatterns = [
     path("rooms/<int:pk>/deactivate/", room_deactivate_view, name="room_deactivate"),
     path("rooms/<int:pk>/activate/", room_activate_view, name="room_activate"),
     path("calendar/", calendar_view, name="calendar"),
+    # The host's subscription feed: the token is a bearer secret (config/logging.py cuts it out of logs).
+    path("calendar/feed/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("history/", history, name="history"),
     path("history/export.csv", history_csv, name="history_csv"),
     path("settings/reminders/", reminder_settings, name="reminder_settings"),

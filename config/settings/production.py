@@ -4,6 +4,9 @@ DEBUG = False
 DEV_OUTBOX = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Every join link and provider callback is built on it: a guessed default (base.py's, for one machine)
+# would send people and providers to an address nobody serves.
+SITE_URL = env("SITE_URL").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -23,3 +26,6 @@ TEXT_FILE_PROVIDER = False
 
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+
+# Never read a host's calendar from a private, loopback or link-local address (sessions_app.calendar_import).
+CALENDAR_FETCH_ALLOW_PRIVATE = False

@@ -27,3 +27,5 @@ NOTIFICATION_CLOCK = env("NOTIFICATION_CLOCK", default="process")
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 JITSI_BASE_URL = "http://127.0.0.1:9"  # tests never reach a real video service
+# The calendar-import tests serve their calendars on 127.0.0.1 (and switch this off to test the refusals).
+CALENDAR_FETCH_ALLOW_PRIVATE = True

@@ -7,19 +7,16 @@ from datetime import UTC, datetime, timedelta
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
+from django.db.models import Q
 
 from billing.forms import INVOICE_FIELDS, add_invoice_fields, clean_invoice_fields
 from sessions_app.availability import Availability
-from sessions_app.forms.fields import WindowDateField
-from sessions_app.models import Session
-from sessions_app.services import FOLLOWING, THIS
+from sessions_app.forms.fields import WindowDateField, host_zone_help
+from sessions_app.models import Room, Session
+from sessions_app.services import FOLLOWING, KEEP_ROOM, THIS
 from sessions_app.timefmt import in_zone, local_to_utc
 
 SCOPE_CHOICES = [(THIS, "This session"), (FOLLOWING, "This and the following sessions")]
-
-
-def _zone_help(zone_name: str) -> str:
-    return f"In {zone_name.replace('_', ' ')}, the host's time zone."
 
 
 class SessionActionForm(forms.Form):
@@ -57,6 +54,11 @@ class TimeWindowForm(SessionActionForm):
         super().__init__(*args, **kwargs)
         self.window: tuple[datetime, datetime] | None = None
 
+    @property
+    def proposed_room(self) -> Room | None:
+        """The room the availability answer is about: the session's own unless the form offers another."""
+        return self.session.room
+
     def time_errors(self) -> list[str]:
         return [str(e) for name in ("__all__", *self.time_fields) for e in self.errors.get(name, [])]
 
@@ -72,7 +74,7 @@ class _StartForm(TimeWindowForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time"].help_text = _zone_help(self.host_zone)
+        self.fields["time"].help_text = host_zone_help(self.host_zone)
         for name in self.time_fields:
             self.fields[name].widget.attrs["class"] = "availability-input"
         if not self.is_bound:
@@ -99,6 +101,13 @@ class _StartForm(TimeWindowForm):
 
 
 class RescheduleForm(_StartForm):
+    service_fields = {"start": "time", "room": "room"}
+    room = forms.ModelChoiceField(
+        queryset=Room.objects.none(),
+        required=False,
+        empty_label="No room",
+        help_text="A room holds one session at a time; the answer below follows the room chosen.",
+    )
     reason = forms.CharField(
         label="Reason (optional)",
         required=False,
@@ -111,7 +120,35 @@ class RescheduleForm(_StartForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._add_scope()
-        self.helper.layout = Layout(Row(Column("date"), Column("time")), *self._tail())
+        # The organisation's active rooms, and the session's own even if it has been deactivated since.
+        rooms = Room.objects.filter(organization_id=self.session.organization_id).filter(
+            Q(is_active=True) | Q(pk=self.session.room_id)
+        )
+        if rooms.exists():
+            self.fields["room"].queryset = rooms.order_by("name")
+            self.fields["room"].widget.attrs["class"] = "availability-input"
+            self.initial.setdefault("room", self.session.room_id)
+            when = Row(Column("date"), Column("time"), Column("room"))
+        else:
+            del self.fields["room"]
+            when = Row(Column("date"), Column("time"))
+        self.helper.layout = Layout(when, *self._tail())
+
+    @property
+    def proposed_room(self) -> Room | None:
+        # Read once the form is cleaned. A request that does not send the room at all (the question is not
+        # asked, or an older page) and a room that failed validation leave the session's own.
+        cleaned = getattr(self, "cleaned_data", {})
+        if "room" not in self.data:
+            return self.session.room
+        return cleaned.get("room", self.session.room)
+
+    @property
+    def room_change(self):
+        """The room for session_reschedule: the one chosen when it differs from the session's, else
+        KEEP_ROOM, so a series moved with "This and the following" keeps each session's own room."""
+        chosen = self.proposed_room
+        return KEEP_ROOM if chosen == self.session.room else chosen
 
     def _tail(self) -> list[str]:
         return ["scope", "reason", "notify"] if "scope" in self.fields else ["reason", "notify"]
@@ -149,7 +186,7 @@ class ChangeEndForm(TimeWindowForm):
             add_invoice_fields(self, participants=invoice_participants, today=today)
         local_start = in_zone(self.session.start_at, self.host_zone)
         self.fields["end_time"].help_text = (
-            f"{_zone_help(self.host_zone)} A time at or before the start "
+            f"{host_zone_help(self.host_zone)} A time at or before the start "
             f"({local_start:%H:%M}) means the next day."
         )
         self.fields["end_time"].widget.attrs["class"] = "availability-input"
@@ -229,12 +266,24 @@ class NoShowForm(SessionActionForm):
         widget=forms.CheckboxSelectMultiple,
     )
     whole_session = forms.BooleanField(label="Nobody came (whole session)", required=False)
+    confirm_joined = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         people = list(self.session.participants.active().order_by("id"))
-        self.fields["participants"].choices = [(p.pk, p.name) for p in people]
+        self.fields["participants"].choices = [
+            (p.pk, f"{p.name} (joined)" if p.joined_at else p.name) for p in people
+        ]
         self.names = {p.pk: p.name for p in people}
+        self.joined = [p.name for p in people if p.joined_at]
+        if self.joined:
+            # Someone came in through their link: "nobody came" contradicts that, so it is asked twice.
+            self.fields["confirm_joined"].label = (
+                f"{' and '.join(self.joined)} joined through their link. "
+                "Mark the whole session as a no-show anyway"
+            )
+        else:
+            del self.fields["confirm_joined"]
         if not self.is_bound:
             self.initial["participants"] = [p.pk for p in people if p.no_show]
             self.initial["whole_session"] = self.session.no_show
@@ -243,6 +292,12 @@ class NoShowForm(SessionActionForm):
         cleaned = super().clean()
         if not cleaned.get("participants") and not cleaned.get("whole_session"):
             raise forms.ValidationError("Tick who did not come, or “Nobody came (whole session)”.")
+        if cleaned.get("whole_session") and self.joined and not cleaned.get("confirm_joined"):
+            self.add_error(
+                "confirm_joined",
+                f"{' and '.join(self.joined)} joined this session. Tick this box to record that nobody "
+                "came anyway, or untick “Nobody came”.",
+            )
         return cleaned
 
 

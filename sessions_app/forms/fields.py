@@ -25,3 +25,9 @@ class WindowDateField(forms.DateField):
             first, last = self.window()
             if not first <= value <= last:
                 raise forms.ValidationError(date_window_message((first, last)), code="out_of_range")
+
+
+def host_zone_help(zone_name: str) -> str:
+    """The help of every time field: a time is typed in the host's zone, whoever types it (a scheduler
+    acting for a host in another zone too), and the field says so."""
+    return f"In {zone_name.replace('_', ' ')}, the host's time zone."

@@ -4,7 +4,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 
-from sessions_app.forms.fields import WindowDateField
+from sessions_app.forms.fields import WindowDateField, host_zone_help
 from sessions_app.models import BlockedSlot, Outcome, Room, WorkingHours
 from sessions_app.services.common import page_date_window
 from sessions_app.timefmt import local_to_utc
@@ -36,7 +36,8 @@ class WorkingHoursForm(forms.Form):
     def __init__(self, *args, host, **kwargs):
         kwargs.setdefault("prefix", "hours")
         super().__init__(*args, **kwargs)
-        self.fields["end_time"].help_text = f"In {host.time_zone.replace('_', ' ')}, the host's time zone."
+        for name in ("start_time", "end_time"):
+            self.fields[name].help_text = host_zone_help(host.time_zone)
         self.helper = _helper(Row(Column("weekday"), Column("start_time"), Column("end_time")))
 
     def clean(self):
@@ -65,7 +66,8 @@ class BlockedSlotForm(forms.Form):
         kwargs.setdefault("prefix", "block")
         super().__init__(*args, **kwargs)
         self.host = host
-        self.fields["end_time"].help_text = f"In {host.time_zone.replace('_', ' ')}, the host's time zone."
+        for name in ("start_time", "end_time"):
+            self.fields[name].help_text = host_zone_help(host.time_zone)
         self.helper = _helper(
             Row(Column("start_date"), Column("start_time"), Column("end_date"), Column("end_time")),
             "note",

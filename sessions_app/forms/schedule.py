@@ -1,8 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row
+from crispy_forms.layout import HTML, Column, Layout, Row
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -10,20 +10,26 @@ from accounts.timezones import TIME_ZONE_CHOICES
 from contacts.models import InviteMethod
 from documents.selectors import packets_offered
 from notifications.channels import text_channels_available
-from sessions_app.forms.fields import WindowDateField
+from sessions_app.forms.fields import WindowDateField, host_zone_help
 from sessions_app.models import DocumentsShown, Participant, Room, Series
 from sessions_app.recurrence import MAX_OCCURRENCES, series_length_until
 from sessions_app.services import ParticipantDetails, RepeatRule
-from sessions_app.timefmt import local_to_utc
+from sessions_app.services.common import session_date_window
+from sessions_app.timefmt import in_zone, local_to_utc
 
 DURATION_CHOICES = [(m, f"{m} minutes") for m in (15, 20, 30, 45, 50, 60, 75, 90, 120)]
 REPEAT_CHOICES = [("", "Does not repeat"), *Series.Frequency.choices]
 REPEAT_ENDS_CHOICES = [("count", "After a number of sessions"), ("until", "On a date")]
+# The time offered when the calendar's month view asks for a day without a time.
+DAY_DEFAULT_TIME = time(9)
+# The fields the live availability answer is about (and sent to sessions:schedule_availability).
+AVAILABILITY_FIELDS = ("date", "time", "duration_minutes", "room")
 
 
 class SessionScheduleForm(forms.Form):
     title = forms.CharField(max_length=200, initial="Consultation")
-    date = WindowDateField(widget=forms.DateInput(attrs={"type": "date"}))
+    # ISO whatever the locale, as a date input takes it (a calendar link fills it in).
+    date = WindowDateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     duration_minutes = forms.TypedChoiceField(
         label="Duration", choices=DURATION_CHOICES, coerce=int, initial=50
@@ -54,22 +60,34 @@ class SessionScheduleForm(forms.Form):
     def __init__(self, *args, host, **kwargs):
         super().__init__(*args, **kwargs)
         self.host = host
-        self.fields["time"].help_text = f"In {host.time_zone.replace('_', ' ')}, the host's time zone."
+        # The proposed (start, end) in UTC once date, time and duration are clean, so the availability
+        # answer can be given while other fields (a participant, the title) still have errors.
+        self.window: tuple[datetime, datetime] | None = None
+        self.fields["time"].help_text = host_zone_help(host.time_zone)
         rooms = Room.objects.filter(organization=host.organization, is_active=True).order_by("name")
         has_rooms = rooms.exists()
         if has_rooms:
             self.fields["room"].queryset = rooms
         else:
             del self.fields["room"]
+        for name in AVAILABILITY_FIELDS:
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] = "availability-input"
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+        # A field's errors one per line (crispy's default runs them together): a refused booking can
+        # give several reasons.
+        self.helper.error_text_inline = False
         # The repeat details are shown only once a repeat is chosen (static/js/schedule_repeat.js); without
         # the script they simply stay visible.
         self.helper.layout = Layout(
             "title",
             Row(Column("date"), Column("time"), Column("duration_minutes")),
             *(["room"] if has_rooms else []),
+            # The live answer (Slot available / Host is not available ...) under the fields it is about;
+            # the page's context says where to ask (availability_url) and what it answered last (check).
+            HTML('{% include "sessions_app/actions/_availability_box.html" %}'),
             Row(
                 Column("repeat", css_class="col-md-4"),
                 Column(InlineRadios("repeat_ends"), css_class="col-md-4"),
@@ -86,10 +104,42 @@ class SessionScheduleForm(forms.Form):
                 self.add_error("time", error)
                 return cleaned
             end = cleaned["start_at"] + timedelta(minutes=cleaned.get("duration_minutes") or 0)
+            if cleaned.get("duration_minutes"):
+                self.window = (cleaned["start_at"], end)
             if end <= datetime.now(UTC):
                 self.add_error("time", "That time has already passed. Choose a time in the future.")
         cleaned["repeat_rule"] = self._repeat_rule(cleaned)
         return cleaned
+
+    def time_errors(self) -> list[str]:
+        """The errors of the fields the availability answer is about."""
+        return [str(e) for name in AVAILABILITY_FIELDS for e in self.errors.get(name, [])]
+
+    @staticmethod
+    def initial_from_calendar(query, *, viewer_zone: str, host_zone: str) -> dict:
+        """The date and time a calendar link asks for (`?date=YYYY-MM-DD&time=HH:MM`, on the viewer's
+        clock, as the calendar shows it) as the form's initial values on the host's clock, the zone the form
+        is typed in: the same instant. A date without a time keeps that date at DAY_DEFAULT_TIME. Anything
+        that is not a date and time a session could start at is ignored: the form simply starts empty."""
+        try:
+            day = date.fromisoformat(query.get("date") or "")
+        except ValueError:
+            return {}
+        first, last = session_date_window()
+        # Far dates are dropped before any zone arithmetic on them could overflow.
+        if not first <= day <= last:
+            return {}
+        try:
+            wall = time.fromisoformat(query.get("time") or "")
+        except ValueError:
+            return {"date": day, "time": DAY_DEFAULT_TIME}
+        try:
+            start = local_to_utc(day, wall.replace(second=0, microsecond=0, tzinfo=None), viewer_zone)
+        except forms.ValidationError:
+            # A wall-clock time the viewer's clocks skip that night: the day is still what was asked for.
+            return {"date": day}
+        local = in_zone(start, host_zone)
+        return {"date": local.date(), "time": local.time()}
 
     def _repeat_rule(self, cleaned) -> RepeatRule | None:
         frequency = cleaned.get("repeat")

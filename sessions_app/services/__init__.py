@@ -8,6 +8,7 @@ from sessions_app.services.availability_edits import (
 )
 from sessions_app.services.changes import (
     FOLLOWING,
+    KEEP_ROOM,
     THIS,
     session_cancel,
     session_change_end,
@@ -17,6 +18,16 @@ from sessions_app.services.changes import (
     session_remove,
     session_reschedule,
     sessions_complete_ended,
+)
+from sessions_app.services.participant_answers import (
+    cancel_allowed,
+    cancel_deadline,
+    cancel_refused_message,
+    participant_ask_another_time,
+    participant_cancel_self,
+    participant_confirm,
+    participant_reply_record,
+    participant_request_done,
 )
 from sessions_app.services.participants import (
     participant_add,
@@ -43,11 +54,20 @@ from sessions_app.services.waiting_room import (
 
 __all__ = [
     "FOLLOWING",
+    "KEEP_ROOM",
     "THIS",
     "ParticipantDetails",
     "RepeatRule",
     "blocked_slot_add",
     "blocked_slot_remove",
+    "cancel_allowed",
+    "cancel_deadline",
+    "cancel_refused_message",
+    "participant_ask_another_time",
+    "participant_cancel_self",
+    "participant_confirm",
+    "participant_reply_record",
+    "participant_request_done",
     "participant_add",
     "participant_admit",
     "participant_record_join",

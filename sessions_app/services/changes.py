@@ -4,7 +4,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
-from accounts.models import AuditEvent, Membership, User
+from accounts.models import AuditEvent, User
+from accounts.selectors import hosts_of_organization
 from billing.services.refunds import payments_refund_for_cancel
 from config.errors import PermissionDeniedError, ValidationFailedError
 from notifications.models import Notification
@@ -16,7 +17,7 @@ from notifications.services import (
     notices_put,
 )
 from sessions_app.availability import busy_times
-from sessions_app.models import Participant, Session
+from sessions_app.models import Participant, Room, Session
 from sessions_app.services.common import (
     check_bookable,
     check_not_closed,
@@ -30,6 +31,8 @@ from sessions_app.services.reminders import reminders_plan
 
 THIS = "this"
 FOLLOWING = "following"
+# session_reschedule's `room` when the sessions keep the rooms they have.
+KEEP_ROOM = object()
 
 
 def _scope(session: Session, scope: str) -> list[Session]:
@@ -102,12 +105,15 @@ def session_reschedule(
     reason: str = "",
     notify: bool = True,
     scope: str = THIS,
+    room: Room | None | object = KEEP_ROOM,
 ) -> Session:
-    """Move a session (or it and the following ones of its series) to a new start.
+    """Move a session (or it and the following ones of its series) to a new start, a new room, or both.
 
-    Refused for a live session and over an overlap with the host's own session or a taken room; allowed
-    over working hours and blocked slots (the page warns). Join links keep working with the new window;
-    calendar files keep their UID with a higher SEQUENCE.
+    `room` is the room the moved sessions take (None: no room); left out, each keeps its own. Refused for a
+    live session and over an overlap with the host's own session or a taken room; allowed over working
+    hours and blocked slots (the page warns). Join links keep working with the new window; calendar files
+    keep their UID with a higher SEQUENCE. A change of room alone tells nobody: the participants' notices
+    and calendar files do not name the room.
     """
     session = lock_session(actor=actor, session=session)
     check_open(session)
@@ -115,13 +121,24 @@ def session_reschedule(
     check_session_start(start_at)
     if start_at <= timezone.now():
         raise ValidationFailedError("Choose a new time in the future.", field="start")
+    new_room = session.room if room is KEEP_ROOM else room
+    room_changes = new_room != session.room
+    if (
+        room_changes
+        and new_room is not None
+        and (new_room.organization_id != session.organization_id or not new_room.is_active)
+    ):
+        raise ValidationFailedError("Choose one of your organisation's rooms.", field="room")
     zone = session.host.zone
     delta = start_at.astimezone(zone).replace(tzinfo=None) - session.start_at.astimezone(zone).replace(
         tzinfo=None
     )
-    if delta == timedelta(0):
+    if delta == timedelta(0) and not room_changes:
         raise ValidationFailedError("That is the time the session already has.", field="start")
     sessions = _scope(session, scope)
+    # The series' rows were read afresh: the session moved is the one among them, so what is returned,
+    # audited and told carries the new time.
+    session = next(occurrence for occurrence in sessions if occurrence.pk == session.pk)
     changes = []
     for occurrence in sessions:
         new_start = _shift_wall_clock(occurrence.start_at, zone, delta)
@@ -133,28 +150,36 @@ def session_reschedule(
                 new_start + timedelta(minutes=occurrence.duration_minutes),
             )
         )
-    busy = busy_times(
-        viewer=actor,
-        hosts=[session.host],
-        start_at=changes[0][2],
-        end_at=max(c[3] for c in changes),
-        room=session.room,
-    )
+    # Every occurrence is checked against the room it will have (the chosen one, or its own when kept).
+    rooms = {new_room} if room is not KEEP_ROOM else {o.room for o in sessions}
+    span = (changes[0][2], max(c[3] for c in changes))
+    busy = {
+        each: busy_times(viewer=actor, hosts=[session.host], start_at=span[0], end_at=span[1], room=each)
+        for each in rooms
+    }
     for occurrence, _old, new_start, new_end in changes:
         check_session_start(new_start)
+        target_room = new_room if room is not KEEP_ROOM else occurrence.room
         check_bookable(
-            availability=busy.availability(
+            availability=busy[target_room].availability(
                 host=session.host, start_at=new_start, end_at=new_end, exclude=[occurrence.pk]
             ),
             zone=actor.time_zone,
         )
+    old_room = session.room
     for occurrence, _old, new_start, new_end in changes:
         occurrence.start_at, occurrence.end_at = new_start, new_end
-        occurrence.calendar_sequence += 1
-        save_guarded(occurrence, ["start_at", "end_at", "calendar_sequence"])
+        fields = ["start_at", "end_at"]
+        if room is not KEEP_ROOM:
+            occurrence.room = new_room
+            fields.append("room")
+        if delta:
+            occurrence.calendar_sequence += 1
+            fields.append("calendar_sequence")
+        save_guarded(occurrence, fields)
     reminders_plan(sessions=sessions)
     notices = []
-    if notify:
+    if notify and delta:
         notices = _notify_each_person(
             sessions=sessions,
             kind=Notification.Kind.RESCHEDULE,
@@ -171,6 +196,11 @@ def session_reschedule(
         reason=reason.strip(),
         notify=notify,
         sessions=[s.pk for s in sessions],
+        **(
+            {"old_room": old_room.name if old_room else "", "new_room": new_room.name if new_room else ""}
+            if room_changes
+            else {}
+        ),
     )
     hand_over_after_commit(notices)
     return session
@@ -188,23 +218,8 @@ def session_cancel(*, actor: User, session: Session, reason: str = "", scope: st
             "This session started more than 5 minutes ago: remove it instead of cancelling."
         )
     sessions = _scope(session, scope)
-    moment = timezone.now()
-    for occurrence in sessions:
-        occurrence.status = Session.Status.CANCELLED
-        occurrence.cancel_reason = reason.strip()
-        occurrence.cancelled_at = moment
-        occurrence.calendar_sequence += 1
-        occurrence.save(
-            update_fields=["status", "cancel_reason", "cancelled_at", "calendar_sequence", "updated_at"]
-        )
-    payments_refund_for_cancel(sessions=sessions)
-    notices_cancel_pending(sessions=sessions)
-    notices = _notify_each_person(
-        sessions=sessions,
-        kind=Notification.Kind.CANCELLATION,
-        key="cancel",
-        context={"reason": reason.strip()},
-    )
+    session = next(occurrence for occurrence in sessions if occurrence.pk == session.pk)
+    notices = sessions_cancel_locked(sessions=sessions, reason=reason)
     audit_record(
         actor=actor,
         session=session,
@@ -218,6 +233,40 @@ def session_cancel(*, actor: User, session: Session, reason: str = "", scope: st
     return session
 
 
+def sessions_cancel_locked(
+    *, sessions: list[Session], reason: str, by_participant: bool = False
+) -> list[Notification]:
+    """The writes of a cancel, for sessions the caller has locked and checked: session_cancel for a host,
+    participant_cancel_self when a session's only participant cancels (`by_participant`). Payments are
+    refunded, pending notices withdrawn, and the cancellation notices returned for the caller to hand over
+    after its audit event."""
+    moment = timezone.now()
+    for occurrence in sessions:
+        occurrence.status = Session.Status.CANCELLED
+        occurrence.cancel_reason = reason.strip()
+        occurrence.cancelled_at = moment
+        occurrence.cancelled_by_participant = by_participant
+        occurrence.calendar_sequence += 1
+        occurrence.save(
+            update_fields=[
+                "status",
+                "cancel_reason",
+                "cancelled_at",
+                "cancelled_by_participant",
+                "calendar_sequence",
+                "updated_at",
+            ]
+        )
+    payments_refund_for_cancel(sessions=sessions, cancelled_by_host=not by_participant)
+    notices_cancel_pending(sessions=sessions)
+    return _notify_each_person(
+        sessions=sessions,
+        kind=Notification.Kind.CANCELLATION,
+        key="cancel",
+        context={"reason": reason.strip()},
+    )
+
+
 @transaction.atomic
 def session_remove(*, actor: User, session: Session) -> Session:
     """Take a session that started more than 5 minutes ago off the dashboard, without any notice."""
@@ -228,7 +277,9 @@ def session_remove(*, actor: User, session: Session) -> Session:
             "Until 5 minutes after the start, cancel the session instead (participants are told)."
         )
     session.status = Session.Status.REMOVED
-    session.save(update_fields=["status", "updated_at"])
+    # No notice, but the host's subscribed calendar shows it as cancelled: a change of STATUS (RFC 5545).
+    session.calendar_sequence += 1
+    session.save(update_fields=["status", "calendar_sequence", "updated_at"])
     notices_cancel_pending(sessions=[session])
     audit_record(actor=actor, session=session, obj=session, action=AuditAction.SESSION_REMOVE)
     return session
@@ -324,10 +375,10 @@ def session_reassign(*, actor: User, session: Session, new_host: User) -> Sessio
     check_not_live(session, "reassigned")
     if new_host.pk == session.host_id:
         raise ValidationFailedError("The session is already with this host.", field="host")
-    is_colleague = Membership.objects.filter(
-        user=new_host, organization_id=session.organization_id, role=Membership.Role.HOST
-    ).exists()
-    if not is_colleague or not new_host.is_active:
+    is_colleague = (
+        hosts_of_organization(organization_id=session.organization_id).filter(pk=new_host.pk).exists()
+    )
+    if not is_colleague:
         raise PermissionDeniedError("Sessions can only go to a host of the same organisation.")
     busy = busy_times(
         viewer=actor, hosts=[new_host], start_at=session.start_at, end_at=session.end_at, room=session.room
@@ -370,7 +421,7 @@ def session_connect(*, actor: User, session: Session) -> Session:
     session = Session.objects.select_for_update(of=("self",)).select_related("host").get(pk=session.pk)
     moment = timezone.now()
     check_not_closed(session)
-    if moment < session.start_at - timedelta(minutes=15) or not session.is_open:
+    if not session.connect_open(moment):
         raise ValidationFailedError("You can connect from 15 minutes before the start until the end.")
     first = session.host_connected_at is None
     session.status = Session.Status.LIVE

@@ -89,7 +89,8 @@ def check_not_live(session: Session, action: str) -> None:
 
 def check_bookable(*, availability: Availability, zone: str) -> None:
     if not availability.may_save:
-        raise ValidationFailedError(" ".join(availability.reasons(zone)) or availability.label, field="start")
+        reasons = availability.reasons(zone) or [availability.label]
+        raise ValidationFailedError(" ".join(reasons), field="start", details=reasons)
 
 
 def _lost_race(error: Exception) -> ValidationFailedError | None:

@@ -57,3 +57,12 @@ def span(start: datetime, end: datetime) -> str:
     if local_end.date() != local_start.date():
         until = f"{local_end:%a} {local_end.day} {local_end:%b %Y, %H:%M}"
     return f"{local_start:%a} {local_start.day} {local_start:%b %Y, %H:%M} – {until} {local_start.tzname()}"
+
+
+@register.filter
+def moment(moment: datetime | None) -> str:
+    """'23 Nov 14:00 CET': a moment in a log or table, with the zone abbreviation at that date."""
+    if moment is None:
+        return ""
+    local = in_zone(moment, timezone.get_current_timezone_name())
+    return f"{local.day} {local:%b %H:%M} {local.tzname()}"

@@ -30,6 +30,7 @@ from sessions_app.models import Session
 from sessions_app.selectors import session_get_for
 from sessions_app.services import (
     FOLLOWING,
+    KEEP_ROOM,
     session_cancel,
     session_change_end,
     session_mark_no_show,
@@ -117,7 +118,12 @@ def availability_check(session: Session, form: TimeWindowForm, mode: str, *, vie
     # current one does count there.
     exclude = [] if mode == "next" else [session.pk]
     availability = availability_for(
-        viewer=viewer, host=session.host, start_at=start_at, end_at=end_at, room=session.room, exclude=exclude
+        viewer=viewer,
+        host=session.host,
+        start_at=start_at,
+        end_at=end_at,
+        room=form.proposed_room,
+        exclude=exclude,
     )
     return {
         "availability": availability,
@@ -160,10 +166,16 @@ class RescheduleView(TimeWindowActionView):
             reason=data["reason"],
             notify=data["notify"],
             scope=form.scope,
+            room=form.room_change,
         )
 
     def success_message(self, form, result):
         when = self.when(result.start_at)
+        room = f"room {result.room.name}" if result.room else "no room"
+        if result.start_at == self.session.start_at:
+            return f"“{result.title}” on {when} now has {room}. The room is not in the participants' notices."
+        if form.room_change is not KEEP_ROOM:
+            when = f"{when}, {room}"
         moved = (
             f"“{result.title}” and the following sessions of its series are moved: this one is now on {when}."
             if form.scope == FOLLOWING

@@ -4,7 +4,7 @@ Every object comes through the scoped selectors (a 404 outside the actor's scope
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.shortcuts import render
@@ -15,12 +15,15 @@ from django.utils.http import urlencode
 from sessions_app.models import WorkingHours
 from sessions_app.selectors import blocked_slots_of, sessions_between, working_hours_of
 from sessions_app.services.common import page_date_window
+from sessions_app.templatetags.session_actions import SessionUrls
 from sessions_app.timefmt import local_midnight
 from sessions_app.views.common import host_required, refuse_method
 
 # The week grid shows at least these hours; it grows to fit sessions and working hours outside them.
 WEEK_FIRST_HOUR, WEEK_LAST_HOUR = 7, 20
 MINUTES_PER_DAY = 24 * 60
+# Each day of the week grid is a column of links to the Schedule form, one per this many minutes.
+SLOT_MINUTES = 30
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Placed:
     lane: int = 0
     lanes: int = 1
     style: str = ""
+    is_block: bool = False
 
     @property
     def start_label(self) -> str:
@@ -48,6 +52,15 @@ class Placed:
 
 
 @dataclass
+class Slot:
+    """An empty half hour of the week grid: a link to the Schedule form at that time."""
+
+    label: str
+    url: str
+    style: str
+
+
+@dataclass
 class CalendarDay:
     day: date
     in_month: bool = True
@@ -55,6 +68,24 @@ class CalendarDay:
     sessions: list[Placed] = field(default_factory=list)
     blocks: list[Placed] = field(default_factory=list)
     working: list[Placed] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
+    # The Schedule form on this day; None for a day already past.
+    schedule_url: str | None = None
+
+    @property
+    def entries(self) -> list[Placed]:
+        """Sessions and blocked times in the order of the day, for the list the phone shows."""
+        return sorted(self.sessions + self.blocks, key=lambda placed: (placed.start, placed.end))
+
+
+def schedule_url(day: date, minutes: int | None = None, *, form_url: str = "") -> str:
+    """The Schedule form at a day (and time) of the calendar, on the viewer's clock as the calendar shows
+    it: the form's view turns it into the host's clock, the zone its fields are typed in. A week has a
+    couple of hundred of these: the page reverses the form's address once and passes it as form_url."""
+    query = {"date": day.isoformat()}
+    if minutes is not None:
+        query["time"] = f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return f"{form_url or reverse('sessions:schedule')}?{urlencode(query)}"
 
 
 def _clip(start: datetime, end: datetime, day: date, zone) -> tuple[int, int] | None:
@@ -124,15 +155,25 @@ def _calendar_days(
         hours = list(working_hours_of(actor=request.user, host=host))
         working = list(_working_intervals(hours, host.zone, days[0], days[-1]))
     today = timezone.now().astimezone(zone).date()
+    form_url = reverse("sessions:schedule")
+    # Each session is drawn up to twice (the grid and the phone's list), both linking to its page.
+    detail_urls = SessionUrls()
+    for session in sessions:
+        session.detail_url = detail_urls("detail", session.pk)
+        # The reader's wall clock, written up to six times per session by the page.
+        session.clock_start = f"{session.start_at.astimezone(zone):%H:%M}"
+        session.clock_end = f"{session.end_at.astimezone(zone):%H:%M}"
     result = []
     for day in days:
         cell = CalendarDay(day=day, in_month=month is None or day.month == month, is_today=day == today)
+        if day >= today:
+            cell.schedule_url = schedule_url(day, form_url=form_url)
         for session in sessions:
             if minutes := _clip(session.start_at, session.end_at, day, zone):
                 cell.sessions.append(Placed(session, *minutes))
         for block in blocks:
             if minutes := _clip(block.start_at, block.end_at, day, zone):
-                cell.blocks.append(Placed(block, *minutes))
+                cell.blocks.append(Placed(block, *minutes, is_block=True))
         for start_at, end_at in working:
             if minutes := _clip(start_at, end_at, day, zone):
                 cell.working.append(Placed(None, *minutes))
@@ -145,8 +186,9 @@ def _percent(value: float) -> str:
     return f"{value:.4f}%"
 
 
-def _lay_out_week(days: list[CalendarDay]) -> list[int]:
-    """Give every item its position in the week grid; returns the hours the grid shows."""
+def _lay_out_week(days: list[CalendarDay], zone) -> list[int]:
+    """Give every item its position in the week grid, and every half hour still to come its link to the
+    Schedule form; returns the hours the grid shows."""
     first_hour, last_hour = WEEK_FIRST_HOUR, WEEK_LAST_HOUR
     for cell in days:
         for item in cell.sessions + cell.working:
@@ -166,6 +208,25 @@ def _lay_out_week(days: list[CalendarDay]) -> list[int]:
         cell.blocks = [b for b in cell.blocks if b.end > low and b.start < low + span]
         for item in cell.blocks + cell.working:
             item.style = vertical(item)
+    now = timezone.now()
+    form_url = reverse("sessions:schedule")
+    for cell in days:
+        taken = cell.sessions + cell.blocks
+        for minutes in range(low, low + span, SLOT_MINUTES):
+            wall = time(minutes // 60, minutes % 60)
+            # Offered only where the half hour is empty and still to come (the form refuses a past time);
+            # under a session or a blocked time a link could not be clicked, only reached by keyboard.
+            if datetime.combine(cell.day, wall, tzinfo=zone) <= now or any(
+                item.start < minutes + SLOT_MINUTES and item.end > minutes for item in taken
+            ):
+                continue
+            cell.slots.append(
+                Slot(
+                    label=f"Schedule at {cell.day:%a} {cell.day.day} {cell.day:%b} {wall:%H:%M}",
+                    url=schedule_url(cell.day, minutes, form_url=form_url),
+                    style=vertical(Placed(None, minutes, minutes + SLOT_MINUTES)),
+                )
+            )
     return list(range(first_hour, last_hour))
 
 
@@ -201,7 +262,8 @@ def calendar_view(request, host):
         days = _calendar_days(request, host, week, zone, with_working_hours=True)
         context |= {
             "days": days,
-            "hours": _lay_out_week(days),
+            "hours": _lay_out_week(days, zone),
+            "list_days": days,
             "has_working_hours": any(cell.working for cell in days),
             "first_day": monday,
             "last_day": monday + timedelta(days=6),
@@ -216,6 +278,8 @@ def calendar_view(request, host):
         next_month = (first_of_month + timedelta(days=31)).replace(day=1)
         context |= {
             "weeks": [days[i : i + 7] for i in range(0, len(days), 7)],
+            # The phone's list: the month's own days that have something on them.
+            "list_days": [cell for cell in days if cell.in_month and (cell.sessions or cell.blocks)],
             "first_of_month": first_of_month,
             "previous_url": _calendar_url("month", previous_month),
             "next_url": _calendar_url("month", next_month),
@@ -224,6 +288,7 @@ def calendar_view(request, host):
         "today_url": _calendar_url(view),
         "week_url": _calendar_url("week", anchor),
         "month_url": _calendar_url("month", anchor),
-        "weekday_names": [calendar.day_abbr[n] for n in range(7)],
+        "weekday_names": [(calendar.day_abbr[n], calendar.day_name[n]) for n in range(7)],
+        "schedule_url": reverse("sessions:schedule"),
     }
     return render(request, "sessions_app/planning/calendar.html", context)

@@ -55,6 +55,7 @@ def refuse_method(request, *allowed: str) -> HttpResponseNotAllowed | None:
 
 def form_error(form, error: ApplicationError, aliases: dict[str, str] | None = None) -> None:
     """A service's refusal, shown on the field it names (under this form's name for it, `aliases`) when the
-    form has that field, else above the form."""
+    form has that field, else above the form; each of its reasons (`details`) on its own line."""
     name = (aliases or {}).get(error.field or "", error.field)
-    form.add_error(name if name in form.fields else None, error.message)
+    for text in error.details or [error.message]:
+        form.add_error(name if name in form.fields else None, text)

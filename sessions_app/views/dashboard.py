@@ -1,12 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from config.errors import ApplicationError
 from documents.selectors import documents_status_for_session
 from sessions_app.forms.schedule import ParticipantFormSet, SessionScheduleForm, documents_choices
 from sessions_app.join.links import join_url
 from sessions_app.selectors import (
+    participants_cancelled_themselves,
     participants_waiting,
     session_get_for,
     session_page_participants,
@@ -14,9 +16,11 @@ from sessions_app.selectors import (
     sessions_upcoming_for,
 )
 from sessions_app.services import session_connect, session_schedule
+from sessions_app.templatetags.session_actions import prepare_session_rows
 from sessions_app.timefmt import in_zone
 from sessions_app.video import video_provider
 from sessions_app.views.common import form_error, host_required, refuse_method
+from sessions_app.views.schedule_availability import booking_note
 from sessions_app.views.waiting_room import waiting_room_context
 
 
@@ -25,12 +29,15 @@ def dashboard(request, host):
     if refused := refuse_method(request, "GET"):
         return refused
     days: dict = {}
-    for session in sessions_upcoming_for(actor=request.user, host=host):
+    return_to = request.get_full_path()
+    sessions = list(sessions_upcoming_for(actor=request.user, host=host))
+    prepare_session_rows(sessions, next_url=return_to)
+    for session in sessions:
         session.waiting_room = waiting_room_context(
             session=session,
             viewer=request.user,
             participants=session.active_participants,
-            return_to=request.get_full_path(),
+            return_to=return_to,
         )
         days.setdefault(in_zone(session.start_at, request.user.time_zone).date(), []).append(session)
     return render(
@@ -46,7 +53,7 @@ def session_schedule_view(request, host):
         return refused
     # The documents question's options are read once for all the participant rows.
     participant_options = {
-        "default_zone": host.time_zone,
+        "default_zone": host.organization.default_participant_time_zone,
         "documents_choices": documents_choices(organization_id=host.organization.id),
     }
     formset_options = {"prefix": "participants", "form_kwargs": participant_options}
@@ -79,16 +86,33 @@ def session_schedule_view(request, host):
                         f"is scheduled {session.series.get_frequency_display().lower()}: "
                         f"{occurrences} sessions"
                     )
+                note = booking_note(viewer=request.user, session=session)
                 messages.success(
                     request,
                     f"“{session.title}” {scheduled}. Invites are on their way to {count} "
-                    f"participant{'s' if count != 1 else ''}.",
+                    f"participant{'s' if count != 1 else ''}.{f' {note}' if note else ''}",
                 )
                 return redirect("sessions:detail", pk=session.pk)
     else:
-        form = SessionScheduleForm(host=host)
+        # A calendar slot's date and time (on the viewer's clock) become the form's (on the host's).
+        initial = SessionScheduleForm.initial_from_calendar(
+            request.GET, viewer_zone=request.user.time_zone, host_zone=host.time_zone
+        )
+        form = SessionScheduleForm(host=host, initial=initial)
         formset = ParticipantFormSet(**formset_options)
-    return render(request, "sessions_app/session_form.html", {"form": form, "formset": formset, "host": host})
+    return render(
+        request,
+        "sessions_app/session_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "host": host,
+            "availability_url": reverse("sessions:schedule_availability"),
+            # The box asks for its answer as soon as the page loads (a refused booking's reasons are on
+            # the time field already), so the page itself carries no answer.
+            "availability_mode": "schedule",
+        },
+    )
 
 
 @login_required
@@ -99,6 +123,8 @@ def session_detail(request, pk: int):
     participants = session_page_participants(session=session)
     for participant in participants:
         participant.link = join_url(participant)
+    session.active_participants = participants
+    prepare_session_rows([session], next_url=request.get_full_path())
     refunds, invoices = session_refunds_and_invoices(session=session)
     return render(
         request,
@@ -106,6 +132,7 @@ def session_detail(request, pk: int):
         {
             "session": session,
             "participants": participants,
+            "cancelled_participants": participants_cancelled_themselves(session=session),
             "notices": session.notifications.select_related("participant").order_by("-created_at", "-id"),
             "can_connect": request.user.pk == session.host_id,
             "documents_status": documents_status_for_session(session, participants),

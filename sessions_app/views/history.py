@@ -1,4 +1,5 @@
-"""Past sessions with their outcome, filtered, paginated and exported as CSV.
+"""Past sessions with their outcome, filtered, paginated and exported as CSV; above them, the sessions
+cancelled or removed for a time still ahead.
 
 Every object comes through the scoped selectors (a 404 outside the actor's scope)."""
 
@@ -15,25 +16,35 @@ from django.utils.text import slugify
 from config.csv import csv_lines
 from sessions_app.forms.planning import HistoryFilterForm
 from sessions_app.models import Outcome, Session
-from sessions_app.selectors import sessions_history_for
+from sessions_app.selectors import (
+    history_answer_counts,
+    sessions_called_off_ahead_for,
+    sessions_history_for,
+)
+from sessions_app.templatetags.session_actions import SessionUrls
 from sessions_app.timefmt import in_zone, local_midnight
 from sessions_app.views.common import host_required, refuse_method
 
 HISTORY_PAGE_SIZE = 25
+# A cancelled series can leave many called-off dates ahead; the page shows the soonest and says there are
+# more, and the date filters reach the rest.
+CALLED_OFF_AHEAD_SHOWN = 25
 
 
-def _history_sessions(request, host, form: HistoryFilterForm):
-    """The history filtered by the form; the dates are the viewer's local days, both ends included."""
+def _history_filters(request, form: HistoryFilterForm) -> dict:
+    """The form's filters for the selectors; the dates are the viewer's local days, both ends included."""
     zone = request.user.zone
     start = form.cleaned_data.get("start")
     end = form.cleaned_data.get("end")
-    return sessions_history_for(
-        actor=request.user,
-        host=host,
-        start=local_midnight(start, zone) if start else None,
-        end=local_midnight(end + timedelta(days=1), zone) if end else None,
-        outcome=form.cleaned_data.get("outcome") or "",
-    )
+    return {
+        "start": local_midnight(start, zone) if start else None,
+        "end": local_midnight(end + timedelta(days=1), zone) if end else None,
+        "outcome": form.cleaned_data.get("outcome") or "",
+    }
+
+
+def _history_sessions(request, host, form: HistoryFilterForm):
+    return sessions_history_for(actor=request.user, host=host, **_history_filters(request, form))
 
 
 @host_required
@@ -43,8 +54,25 @@ def history(request, host):
     form = HistoryFilterForm(request.GET)
     sessions = _history_sessions(request, host, form) if form.is_valid() else Session.objects.none()
     page = Paginator(sessions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    urls = SessionUrls()
     for session in page:
         session.outcome_label = Outcome(session.outcome_value).label
+        session.detail_url = urls("detail", session.pk)
+    called_off_ahead = []
+    answer_counts = (
+        history_answer_counts(actor=request.user, host=host, **_history_filters(request, form))
+        if form.is_valid()
+        else []
+    )
+    if form.is_valid() and page.number == 1:
+        called_off_ahead = list(
+            sessions_called_off_ahead_for(actor=request.user, host=host, **_history_filters(request, form))[
+                : CALLED_OFF_AHEAD_SHOWN + 1
+            ]
+        )
+        for session in called_off_ahead:
+            session.outcome_label = Outcome(session.outcome_value).label
+            session.detail_url = urls("detail", session.pk)
     filters = request.GET.copy()
     filters.pop("page", None)
     return render(
@@ -54,6 +82,9 @@ def history(request, host):
             "host": host,
             "form": form,
             "page": page,
+            "called_off_ahead": called_off_ahead[:CALLED_OFF_AHEAD_SHOWN],
+            "more_called_off_ahead": len(called_off_ahead) > CALLED_OFF_AHEAD_SHOWN,
+            "answer_counts": answer_counts,
             "csv_url": f"{reverse('sessions:history_csv')}?{filters.urlencode()}",
             "zone_name": request.user.time_zone,
         },

@@ -3,6 +3,8 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from accounts.models import Invitation
+from accounts.notices import invitation_url
 from config.errors import ApplicationError
 from notifications.models import Notification
 from sessions_app.forms.reminders import ReminderSettingsForm, format_leads
@@ -31,12 +33,32 @@ def reminder_settings(request, host):
 
 
 def dev_outbox(request):
-    """Development only: every notice written so far, with the participant's join link to click."""
+    """Development only: every notice written so far, with the participant's join link (or the invited
+    colleague's invitation link) to click."""
     if not getattr(settings, "DEV_OUTBOX", False):
         raise Http404
     notices = list(
         Notification.objects.select_related("participant", "session").order_by("-created_at", "-id")[:200]
     )
+    invitations = Invitation.objects.in_bulk(
+        [n.context.get("invitation_id") for n in notices if n.kind == Notification.Kind.TEAM_INVITE]
+    )
     for notice in notices:
-        notice.link = join_url(notice.participant) if notice.participant else ""
+        notice.link, notice.link_label = "", ""
+        if notice.participant:
+            notice.link, notice.link_label = (
+                join_url(notice.participant),
+                f"Join link for {notice.participant.name}",
+            )
+        invitation = invitations.get(notice.context.get("invitation_id"))
+        # Only the email that carries the invitation's current link offers it (a re-sent one has a new link).
+        if (
+            notice.kind == Notification.Kind.TEAM_INVITE
+            and invitation
+            and invitation.nonce == notice.context.get("nonce")
+        ):
+            notice.link, notice.link_label = (
+                invitation_url(invitation),
+                f"Invitation link for {invitation.email}",
+            )
     return render(request, "sessions_app/dev_outbox.html", {"notices": notices})

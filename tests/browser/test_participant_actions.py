@@ -93,7 +93,7 @@ def test_add_participant_with_the_contact_autofill(
     page.get_by_role("button", name="Add participant").click()
 
     expect(page).to_have_url(_detail(live_server, session))
-    expect(page.get_by_role("alert")).to_contain_text("Patricia Lane is added. Their invite is on its way.")
+    expect(page.get_by_role("status")).to_contain_text("Patricia Lane is added. Their invite is on its way.")
     expect(_participant_rows(page)).to_have_count(2)
     expect(_participant_rows(page).nth(1)).to_contain_text("Patricia Lane")
     expect(_participant_rows(page).nth(1)).to_contain_text("America/New_York")
@@ -169,7 +169,7 @@ def test_edit_a_participant_to_sms_updates_the_contact(
     page.get_by_role("button", name="Save changes").click()
 
     expect(page).to_have_url(_detail(live_server, session))
-    expect(page.get_by_role("alert")).to_contain_text("Pat Client's details are saved.")
+    expect(page.get_by_role("status")).to_contain_text("Pat Client's details are saved.")
     expect(_participant_rows(page).first).to_contain_text("SMS · +447911123456")
     expect(_participant_rows(page).first).to_contain_text("Asia/Tokyo")
     pat.refresh_from_db()
@@ -193,7 +193,7 @@ def test_remind_from_the_dashboard_sends_once_a_minute(page, live_server, host, 
     row.get_by_role("button", name="Remind Pat Client").click()
 
     # Back on the dashboard it was clicked from.
-    expect(page.get_by_role("alert")).to_contain_text("A reminder is on its way to Pat Client.")
+    expect(page.get_by_role("status")).to_contain_text("A reminder is on its way to Pat Client.")
     expect(page).to_have_url(live_server.url + "/")
     assert Notification.objects.filter(participant=pat, kind=Notification.Kind.REMIND).count() == 1
 
@@ -216,7 +216,7 @@ def test_remove_a_participant_after_confirming(page, live_server, host, session,
     page.get_by_role("button", name="Remove Pat Client").click()
 
     expect(page).to_have_url(_detail(live_server, session))
-    expect(page.get_by_role("alert")).to_contain_text("Pat Client is removed from “Follow-up review”.")
+    expect(page.get_by_role("status")).to_contain_text("Pat Client is removed from “Follow-up review”.")
     expect(_participant_rows(page)).to_have_count(1)
     expect(_participant_rows(page).first).to_contain_text("Kim Stays")
     expect(page.get_by_role("link", name="Edit Pat Client")).to_have_count(0)

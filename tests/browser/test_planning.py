@@ -47,7 +47,7 @@ def test_host_sets_working_hours_and_sees_the_block_and_a_session_on_the_week(
     hours_form.get_by_label("From").fill("09:00")
     hours_form.get_by_label("Until").fill("17:00")
     hours_form.get_by_role("button", name="Add hours").click()
-    expect(page.get_by_role("alert")).to_contain_text("Working hours added: Tuesday 09:00–17:00.")
+    expect(page.get_by_role("status")).to_contain_text("Working hours added: Tuesday 09:00–17:00.")
     expect(page.locator("tr[data-weekday='Tuesday']")).to_contain_text("09:00–17:00")
     expect(page.locator("#no-hours")).to_have_count(0)
     # An overlapping range is refused with the reason, and what was typed stays.
@@ -66,7 +66,7 @@ def test_host_sets_working_hours_and_sees_the_block_and_a_session_on_the_week(
     block_form.get_by_label("End time").fill("14:30")
     block_form.get_by_label("Note").fill("Supervision")
     block_form.get_by_role("button", name="Block this time").click()
-    expect(page.get_by_role("alert")).to_contain_text("The time is blocked.")
+    expect(page.get_by_role("status")).to_contain_text("The time is blocked.")
     listed = page.locator("#blocked-slots .blocked-slot")
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text(f"{wednesday:%a} {wednesday.day} {wednesday:%b %Y}, 12:00 – 14:30")
@@ -103,7 +103,7 @@ def test_host_sets_working_hours_and_sees_the_block_and_a_session_on_the_week(
 
     page.goto(f"{live_server.url}/working-hours/")
     page.get_by_role("button", name="Delete the block Supervision").click()
-    expect(page.get_by_role("alert")).to_contain_text("The blocked time is deleted.")
+    expect(page.get_by_role("status")).to_contain_text("The blocked time is deleted.")
     expect(page.locator("#blocked-slots .blocked-slot")).to_have_count(0)
     assert not BlockedSlot.objects.exists()
     assert script_errors == []
@@ -175,7 +175,7 @@ def test_the_schedule_form_shows_repeat_details_only_when_repeating(page, live_s
     fieldset.get_by_label("Name or initials").fill("Kim Client")
     fieldset.get_by_label("Email").fill("kim@example.test")
     page.get_by_role("button", name="Schedule and send invites").click()
-    expect(page.get_by_role("alert")).to_contain_text("is scheduled every 2 weeks: 3 sessions")
+    expect(page.get_by_role("status")).to_contain_text("is scheduled every 2 weeks: 3 sessions")
     starts = list(Session.objects.filter(title="Fortnightly").values_list("start_at", flat=True))
     assert len(starts) == 3
     assert {s.astimezone(host.zone).strftime("%H:%M") for s in starts} == {"11:00"}
@@ -191,7 +191,7 @@ def test_scheduler_manages_rooms_and_books_one_on_the_schedule_form(
     for name in ("Blue room", "Green room"):
         add_form.get_by_label("Room name").fill(name)
         add_form.get_by_role("button", name="Add room").click()
-        expect(page.get_by_role("alert")).to_contain_text(f"Room “{name}” added.")
+        expect(page.get_by_role("status")).to_contain_text(f"Room “{name}” added.")
     blue = Room.objects.get(name="Blue room")
     row = page.locator(f"#active-rooms [data-room-id='{blue.pk}']")
     row.get_by_label("Room name").fill("Green room")
@@ -201,7 +201,7 @@ def test_scheduler_manages_rooms_and_books_one_on_the_schedule_form(
     row = page.locator(f"#active-rooms [data-room-id='{blue.pk}']")
     row.get_by_label("Room name").fill("Quiet room")
     row.get_by_role("button", name="Rename").click()
-    expect(page.get_by_role("alert")).to_contain_text("Room “Blue room” is now “Quiet room”.")
+    expect(page.get_by_role("status")).to_contain_text("Room “Blue room” is now “Quiet room”.")
     page.get_by_role("button", name="Deactivate Green room").click()
     expect(page.locator("#inactive-rooms")).to_contain_text("Green room")
     screenshot(page, "rooms")

@@ -109,7 +109,7 @@ def test_host_schedules_two_participants_and_a_participant_joins_from_the_email(
     expect(page).to_have_url(re.compile(r"/sessions/\d+/$"))
     session = Session.objects.get(title="Follow-up review")
     assert page.url == f"{live_server.url}/sessions/{session.pk}/"
-    expect(page.get_by_role("alert")).to_contain_text("Invites are on their way to 2 participants")
+    expect(page.get_by_role("status")).to_contain_text("Invites are on their way to 2 participants")
     rows = page.locator(".list-group-item")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("Pat Email")

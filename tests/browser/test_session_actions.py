@@ -65,7 +65,7 @@ def test_host_reschedules_with_a_reason_after_seeing_the_slot_is_available(
     page.get_by_role("button", name="Reschedule").click()
 
     expect(page).to_have_url(f"{live_server.url}/sessions/{session.pk}/")
-    expect(page.get_by_role("alert")).to_contain_text("is moved to")
+    expect(page.get_by_role("status")).to_contain_text("is moved to")
     expect(page.locator("#quick-actions")).to_contain_text("Reschedule")
     screenshot(page, "session-detail-quick-actions")
     page.goto(live_server.url + "/")
@@ -109,7 +109,7 @@ def test_host_cancels_with_a_reason_and_the_session_leaves_the_dashboard(page, l
     page.get_by_role("button", name="Cancel session").click()
 
     expect(page).to_have_url(live_server.url + "/")
-    expect(page.get_by_role("alert")).to_contain_text("cancelled")
+    expect(page.get_by_role("status")).to_contain_text("cancelled")
     expect(page.locator(f"[data-session-id='{session.pk}']")).to_have_count(0)
     session.refresh_from_db()
     assert (session.status, session.cancel_reason) == (Session.Status.CANCELLED, "I am unwell")
@@ -128,7 +128,7 @@ def test_a_session_that_started_ten_minutes_ago_is_removed_without_notice(page, 
     page.get_by_role("button", name="Remove session").click()
 
     expect(page).to_have_url(live_server.url + "/")
-    expect(page.get_by_role("alert")).to_contain_text("No notice was sent")
+    expect(page.get_by_role("status")).to_contain_text("No notice was sent")
     expect(page.locator(f"[data-session-id='{session.pk}']")).to_have_count(0)
     assert Session.objects.get(pk=session.pk).status == Session.Status.REMOVED
     assert not Notification.objects.filter(session=session).exists()
@@ -148,7 +148,7 @@ def test_schedule_next_is_prefilled_a_week_later_and_keeps_the_participants(page
     expect(page).to_have_url(re.compile(r"/sessions/\d+/$"))
     created = Session.objects.exclude(pk=session.pk).get()
     assert page.url == f"{live_server.url}/sessions/{created.pk}/"
-    expect(page.get_by_role("alert")).to_contain_text("Invites are on their way to 2 participants")
+    expect(page.get_by_role("status")).to_contain_text("Invites are on their way to 2 participants")
     # Same wall-clock time in the host's zone (aware arithmetic in a ZoneInfo zone is wall-clock arithmetic).
     assert created.start_at == week_later
     assert sorted(created.participants.values_list("name", flat=True)) == ["Pat", "Sam"]
@@ -168,7 +168,7 @@ def test_scheduler_reassigns_a_session_to_another_host(
     page.get_by_role("button", name="Reassign").click()
 
     expect(page).to_have_url(live_server.url + "/")
-    expect(page.get_by_role("alert")).to_contain_text(f"is now with {other_host.full_name}")
+    expect(page.locator(".alert-success")).to_contain_text(f"is now with {other_host.full_name}")
     expect(page.locator(f"[data-session-id='{session.pk}']")).to_have_count(0)
     assert Session.objects.get(pk=session.pk).host == other_host
     notice = Notification.objects.get(session=session, kind=Notification.Kind.REASSIGNED)
@@ -191,7 +191,7 @@ def test_host_extends_a_session_and_sees_the_new_end_checked(page, live_server, 
     page.get_by_role("button", name="Save the new end").click()
 
     expect(page).to_have_url(f"{live_server.url}/sessions/{session.pk}/")
-    expect(page.get_by_role("alert")).to_contain_text("now ends at")
+    expect(page.get_by_role("status")).to_contain_text("now ends at")
     session.refresh_from_db()
     assert (session.end_at, session.duration_minutes) == (new_end, 70)
     assert Notification.objects.filter(session=session, kind=Notification.Kind.END_CHANGED).count() == 2

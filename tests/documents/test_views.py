@@ -39,7 +39,7 @@ def test_documents_is_in_the_navigation_for_hosts_and_schedulers(client, host, s
     for user in (host, scheduler):
         client.force_login(user)
         page = client.get(reverse("documents:list")).content.decode()
-        assert f'href="{reverse("documents:list")}">Documents</a>' in page
+        assert f'href="{reverse("documents:list")}" aria-current="page">Documents</a>' in page
 
 
 def test_a_host_creates_a_document_adds_reorders_and_removes_fields_with_a_preview(client, host):

@@ -14,7 +14,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Invitation, Membership, Organization, User
+from accounts.services import InvitationDetails, invitation_create
+from accounts.tokens import invitation_token
 from billing.models import Invoice, Payment, Service, StripeConnection
 from contacts.models import Contact
 from documents.models import Document, DocumentField, Packet, PacketDocument, Submission, SubmissionFile
@@ -23,7 +25,7 @@ from sessions_app.join.links import join_token
 from sessions_app.models import BlockedSlot, Participant, Room, Session, WorkingHours
 from sessions_app.services import room_add
 from sessions_app.services.common import session_date_window
-from tests.factories import PASSWORD, ContactFactory, ParticipantFactory, SessionFactory
+from tests.factories import PASSWORD, ContactFactory, ParticipantFactory, SessionFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +90,8 @@ class World:
     session: Session | None = None
     started: Session | None = None
     zone: str = "Europe/London"
+    # The organisation's admin (its settings, its whole audit log).
+    admin: object = None
 
     def fresh_sessions(self) -> None:
         # Hypothesis runs its examples in one database transaction: what the last example booked or moved
@@ -127,6 +131,7 @@ def world(host, other_host, scheduler):
         scheduler=scheduler,
         contact=ContactFactory(organization=host.organization, name="Pat Client"),
         room=room_add(actor=scheduler, name="Blue room"),
+        admin=member(role=Membership.Role.ADMIN, organization=host.organization, full_name="Ann Admin"),
     )
 
 
@@ -140,6 +145,14 @@ def payments_connected(request, host):
     StripeConnection.objects.create(
         organization=host.organization, account_id="acct_hostile", charges_enabled=True
     )
+
+
+@pytest.fixture(autouse=True)
+def signup_open(settings, monkeypatch):
+    """The public sign-up on, and its limit per address out of the way, so every example reaches the form
+    and the service (the limit itself is tested in tests/accounts/test_setup.py)."""
+    settings.ALLOW_SIGNUP = True
+    monkeypatch.setattr("accounts.views.signup.signup_allowed", lambda request: True)
 
 
 def _service(world: World) -> Service:
@@ -224,6 +237,12 @@ def _participant_url(name: str):
     )
 
 
+def _member_url(name: str, who: str):
+    return lambda w: reverse(
+        f"accounts:{name}", kwargs={"pk": Membership.objects.get(user=getattr(w, who)).pk}
+    )
+
+
 @dataclass
 class Form:
     """One form (or page filter): where it is, who uses it, and a valid payload whose fields are each
@@ -234,6 +253,8 @@ class Form:
     valid: object
     method: str = "post"
     user: str = "host"
+    # A GET export that records itself in the audit log: the file it sends is what it accepted.
+    exports: bool = False
 
 
 FORMS = [
@@ -406,6 +427,92 @@ FORMS = [
         lambda w: {"mode": "reschedule", "date": _in_days(2), "time": w.edge_times[0], "end_time": "11:00"},
         method="get",
     ),
+    Form(
+        "schedule_prefill",
+        lambda w: reverse("sessions:schedule"),
+        lambda w: {"date": _in_days(3), "time": w.edge_times[0]},
+        method="get",
+    ),
+    Form(
+        "schedule_availability",
+        lambda w: reverse("sessions:schedule_availability"),
+        lambda w: {
+            "date": _in_days(3),
+            "time": w.edge_times[0],
+            "duration_minutes": "50",
+            "room": str(w.room.pk),
+        },
+        method="get",
+    ),
+    Form(
+        "profile",
+        lambda w: reverse("accounts:profile"),
+        lambda w: {"full_name": "Dr Ada Host", "time_zone": "Europe/London"},
+    ),
+    Form(
+        "password_change",
+        lambda w: reverse("accounts:password_change"),
+        lambda w: {"old_password": PASSWORD, "new_password1": PASSWORD, "new_password2": PASSWORD},
+    ),
+    Form(
+        "email_change",
+        lambda w: reverse("accounts:email_change"),
+        lambda w: {"email": "ada.new@example.test"},
+    ),
+    # The host's own calendar, read for busy times (issue 13); the address is checked again on every read.
+    Form(
+        "calendar_source",
+        lambda w: reverse("accounts:calendar_source_set"),
+        lambda w: {"url": "webcal://calendar.example.test/private-abc/basic.ics"},
+    ),
+    Form(
+        "organization_settings",
+        lambda w: reverse("accounts:organization_settings"),
+        lambda w: {
+            "name": "Bright Therapy",
+            "default_participant_time_zone": "Asia/Tokyo",
+            "default_reminder_lead_minutes": "1d, 1h",
+            "sender_name": "Dr Ada's Practice",
+            "cancellation_window_hours": "24",
+        },
+        user="admin",
+    ),
+    Form(
+        "signup",
+        lambda w: reverse("accounts:signup"),
+        lambda w: {
+            "organization_name": "Solo Practice",
+            "full_name": "Sam Solo",
+            "email": f"sam{User.objects.count()}@example.test",
+            "password1": "a-good-long-secret",
+            "password2": "a-good-long-secret",
+            "time_zone": "Europe/London",
+            "hosts": "on",
+        },
+        user="",
+    ),
+    Form(
+        "audit_log",
+        lambda w: reverse("accounts:audit_log"),
+        lambda w: {
+            "member": str(w.scheduler.pk),
+            "host": str(w.host.pk),
+            "action": "session.cancel",
+            "start": _in_days(-30),
+            "end": _in_days(0),
+            "page": "2",
+        },
+        method="get",
+        user="admin",
+    ),
+    Form(
+        "audit_log_csv",
+        lambda w: reverse("accounts:audit_log_csv"),
+        lambda w: {"member": str(w.host.pk), "host": str(w.host.pk), "action": "", "start": _in_days(-30)},
+        method="get",
+        user="host",
+        exports=True,
+    ),
     Form("autocomplete", lambda w: reverse("contacts:autocomplete"), lambda w: {"q": "Pat"}, method="get"),
     Form("contacts", lambda w: reverse("contacts:list"), lambda w: {"q": "Pat", "page": "2"}, method="get"),
     Form("contact_create", lambda w: reverse("contacts:create"), lambda w: _contact_fields("Kim New")),
@@ -521,6 +628,66 @@ FORMS = [
         _fill,
         user="participant",
     ),
+    # The participant's own answers (issue 13; Confirm has no field), and the host's "mark as done" of a
+    # request for another time.
+    Form(
+        "participant_cancel",
+        lambda w: reverse("join:cancel"),
+        lambda w: {"reason": "Unwell"},
+        user="participant",
+    ),
+    Form(
+        "participant_ask_another_time",
+        lambda w: reverse("join:ask_another_time"),
+        lambda w: {"message": "Thursday afternoon?"},
+        user="participant",
+    ),
+    Form(
+        "participant_request_done",
+        _participant_url("participant_request_done"),
+        lambda w: {"next": "/"},
+    ),
+    Form(
+        "team_invite",
+        lambda w: reverse("accounts:team_invite"),
+        lambda w: {
+            "email": "colleague@example.test",
+            "role": "scheduler",
+            "admin_hosts": "on",
+            "books_for": "chosen",
+            "bookable_hosts": str(w.host.pk),
+        },
+        user="admin",
+    ),
+    Form(
+        "team_member_role",
+        _member_url("member_role", "colleague"),
+        lambda w: {"role": "admin", "admin_hosts": "on"},
+        user="admin",
+    ),
+    Form(
+        "team_member_hosts",
+        _member_url("member_hosts", "scheduler"),
+        lambda w: {"books_for": "chosen", "bookable_hosts": str(w.colleague.pk)},
+        user="admin",
+    ),
+    Form(
+        "team_member_deactivate",
+        _member_url("member_deactivate", "host"),
+        lambda w: {"upcoming": "reassign", "new_host": str(w.colleague.pk), "cancel_reason": "Leaving"},
+        user="admin",
+    ),
+    Form(
+        "invitation_accept",
+        lambda w: reverse("accounts:invitation_form"),
+        lambda w: {
+            "full_name": "Nia New",
+            "time_zone": "Asia/Tokyo",
+            "password": "a-long-fresh-password-42",
+            "password_confirm": "a-long-fresh-password-42",
+        },
+        user="invited",
+    ),
 ]
 
 
@@ -546,6 +713,8 @@ def _snapshot() -> tuple:
             Service,
             Payment,
             Invoice,
+            Organization,
+            User,
         )
     )
     sessions = list(
@@ -572,7 +741,15 @@ def _snapshot() -> tuple:
             )
         ),
     )
-    return counts, sessions, people, documents, fields, answers, money
+    team = (
+        list(Membership.objects.order_by("pk").values_list("role", "admin_hosts", "books_for_all_hosts")),
+        list(
+            Membership.bookable_hosts.through.objects.order_by("pk").values_list("membership_id", "user_id")
+        ),
+        list(User.objects.order_by("pk").values_list("email", "full_name", "time_zone", "is_active")),
+        list(Invitation.objects.order_by("pk").values_list("email", "role", "token_hash", "accepted_at")),
+    )
+    return counts, sessions, people, documents, fields, answers, money, team
 
 
 def _client(world: World, user: str) -> Client:
@@ -580,6 +757,13 @@ def _client(world: World, user: str) -> Client:
     if user == "participant":
         # No account: the browser holds the cookie the participant's join link left.
         client.get(reverse("join:enter", kwargs={"token": join_token(world.participant)}))
+    elif user == "invited":
+        # No account yet: the browser opened a new invitation's link, which left its cookie.
+        invitation = invitation_create(
+            actor=world.admin,
+            details=InvitationDetails(email=f"invited{Invitation.objects.count()}@example.test", role="host"),
+        )
+        client.get(reverse("accounts:invitation_accept", kwargs={"token": invitation_token(invitation)}))
     elif user:
         client.force_login(getattr(world, user))
     return client
@@ -603,7 +787,9 @@ def _send(world: World, form: Form, payload: dict):
     assert response.status_code < 500
     first, last = session_date_window()
     assert not Session.objects.exclude(start_at__date__range=(first, last)).exists(), "a session out of range"
-    accepted = form.method == "post" and response.status_code in (301, 302)
+    accepted = (form.method == "post" and response.status_code in (301, 302)) or (
+        form.exports and response.streaming
+    )
     if response.status_code in (301, 302):
         _assert_stays_on_this_site(response)
     if not accepted:

@@ -25,7 +25,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, UUIDConverter
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Membership
+from accounts.models import AuditEvent, Invitation, Membership, User
+from accounts.services import InvitationDetails, invitation_create
 from billing.models import Service
 from contacts.models import Contact
 from documents.models import Document, DocumentField, Packet, PacketDocument, Submission, SubmissionFile
@@ -72,6 +73,8 @@ class World:
     stored_file: SubmissionFile
     # A service the organisation charges for.
     service: Service
+    # The organisation's admin, who runs its Team page.
+    admin: object = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Route:
     kwargs: Callable[[World], dict]
     # What the owner would post to get the change made.
     data: Callable[[World], dict] = lambda world: {}
-    # Who may open it (the control that the kwargs name a real object): "host", "scheduler", or
+    # Who may open it (the control that the kwargs name a real object): "host", "scheduler", "admin", or
     # "participant" (the world's `filler`, through their join cookie).
     owner: str = "host"
 
@@ -117,6 +120,27 @@ def _contact(world: World) -> dict:
     return {"pk": contact.pk}
 
 
+def _membership(user) -> dict:
+    return {"pk": Membership.objects.get(user=user).pk}
+
+
+def _invitation(world: World) -> dict:
+    invitation = Invitation.objects.filter(email="invited@example.test").first() or invitation_create(
+        actor=world.admin, details=InvitationDetails(email="invited@example.test", role=Membership.Role.HOST)
+    )
+    return {"pk": invitation.pk}
+
+
+def _deactivated_member(world: World) -> dict:
+    user = User.objects.filter(email="left@example.test").first() or member(
+        role=Membership.Role.HOST,
+        organization=world.host.organization,
+        email="left@example.test",
+        is_active=False,
+    )
+    return _membership(user)
+
+
 ROUTES: dict[str, Route] = {
     "sessions:detail": Route(_session),
     "sessions:connect": Route(_session),
@@ -130,6 +154,7 @@ ROUTES: dict[str, Route] = {
     "sessions:participant_remove": Route(_participant),
     "sessions:waiting_room": Route(_session),
     "sessions:participant_admit": Route(_participant),
+    "sessions:participant_request_done": Route(_participant),
     "sessions:admit_all": Route(_session),
     "sessions:reschedule": Route(_session, lambda w: {**_tomorrow(w), "reason": "x", "notify": "on"}),
     "sessions:availability": Route(_session),
@@ -150,6 +175,22 @@ ROUTES: dict[str, Route] = {
     "sessions:room_deactivate": Route(lambda w: {"pk": w.room.pk}, owner="scheduler"),
     "sessions:room_activate": Route(lambda w: {"pk": w.closed_room.pk}, owner="scheduler"),
     "accounts:act_for": Route(lambda w: {"host_id": w.host.pk}, owner="scheduler"),
+    "accounts:invitation_resend": Route(_invitation, owner="admin"),
+    "accounts:invitation_revoke": Route(_invitation, owner="admin"),
+    "accounts:member_role": Route(
+        lambda w: _membership(w.colleague), lambda w: {"role": "admin", "admin_hosts": "on"}, owner="admin"
+    ),
+    "accounts:member_hosts": Route(
+        lambda w: _membership(w.scheduler),
+        lambda w: {"books_for": "chosen", "bookable_hosts": [w.colleague.pk]},
+        owner="admin",
+    ),
+    "accounts:member_deactivate": Route(
+        lambda w: _membership(w.host),
+        lambda w: {"upcoming": "cancel", "cancel_reason": "Gone"},
+        owner="admin",
+    ),
+    "accounts:member_reactivate": Route(_deactivated_member, owner="admin"),
     "contacts:detail": Route(_contact),
     "contacts:edit": Route(
         _contact,
@@ -289,6 +330,7 @@ def world(host, other_host, scheduler, organization, settings, tmp_path) -> Worl
         submission=submission,
         stored_file=stored_file,
         service=Service.objects.create(organization=organization, name="Consultation", price_amount=8000),
+        admin=member(role=Membership.Role.ADMIN, organization=organization, full_name="Morgan Admin"),
     )
 
 
@@ -316,9 +358,22 @@ def _participant_with_cookie(world: World, participant: Participant | None = Non
     return client
 
 
+def _foreign_admin(world: World) -> Client:
+    """Another organisation's admin (who also hosts), acting for a host of their own: every admin page of
+    theirs exists, but names nothing of ours."""
+    admin = member(role=Membership.Role.ADMIN, full_name="Foreign Admin")
+    Membership.objects.filter(user=admin).update(admin_hosts=True)
+    own_host = member(role=Membership.Role.HOST, organization=admin.organization, full_name="Their Own Host")
+    client = Client()
+    client.force_login(admin)
+    assert client.post(reverse("accounts:act_for", kwargs={"host_id": own_host.pk})).status_code == 302
+    return client
+
+
 STRANGERS = {
     "foreign_host": _foreign_host,
     "foreign_scheduler": _foreign_scheduler,
+    "foreign_admin": _foreign_admin,
     "participant_with_join_cookie": _participant_with_cookie,
 }
 
@@ -381,6 +436,16 @@ def _snapshot(world: World) -> dict:
         "packets": list(PacketDocument.objects.order_by("pk").values_list("packet__name", "document_id")),
         "submissions": list(Submission.objects.order_by("pk").values_list("status", "answers", "updated_at")),
         "services": list(Service.objects.order_by("pk").values_list("name", "price_amount", "is_active")),
+        "team": [
+            list(Membership.objects.order_by("pk").values_list("role", "admin_hosts", "books_for_all_hosts")),
+            list(
+                Membership.bookable_hosts.through.objects.order_by("pk").values_list(
+                    "membership_id", "user_id"
+                )
+            ),
+            list(User.objects.order_by("pk").values_list("is_active", flat=True)),
+            list(Invitation.objects.order_by("pk").values_list("token_hash", "expires_at", "revoked_at")),
+        ],
     }
 
 
@@ -414,7 +479,9 @@ def test_the_tables_objects_are_real_the_owner_is_not_refused(client, world, nam
     if route.owner == "participant":
         client = _participant_with_cookie(world, world.filler)
     else:
-        client.force_login(world.host if route.owner == "host" else world.scheduler)
+        client.force_login(
+            {"host": world.host, "scheduler": world.scheduler, "admin": world.admin}[route.owner]
+        )
     if route.owner == "scheduler":
         client.post(reverse("accounts:act_for", kwargs={"host_id": world.host.pk}))
     # A GET the view does not take is a 405, said only once the object was found in the owner's scope.

@@ -61,7 +61,7 @@ def test_an_ended_session_reads_completed_on_its_page_before_beat_runs(client, h
         page = client.get(reverse("sessions:detail", kwargs={"pk": live_session.pk})).content.decode()
         dashboard = client.get(reverse("sessions:dashboard")).content.decode()
         history = client.get(reverse("sessions:history"), {"outcome": Outcome.COMPLETED}).content.decode()
-    assert "Status: Completed" in page and "Status: Live" not in page
+    assert 'id="session-status">Completed<' in page and 'id="session-status">Live<' not in page
     # It stays on the dashboard for a day after its end (test_auto_removal), as ended.
     assert f'data-session-id="{live_session.pk}"' in dashboard and "Ended</span>" in dashboard
     assert f'data-session-id="{live_session.pk}"' in history
