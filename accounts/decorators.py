@@ -20,3 +20,18 @@ def organization_page(what: str):
         return wrapped
 
     return decorate
+
+
+def admin_page(view):
+    """A page of running the organisation (its team): for its admins only. For anyone else, a host, a
+    scheduler or another organisation's admin, it does not exist (404); the objects it names are loaded
+    through selectors scoped to the admin's own organisation."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_admin or request.user.organization is None:
+            raise Http404("This page is for the organisation's administrators.")
+        return view(request, *args, **kwargs)
+
+    return wrapped

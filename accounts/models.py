@@ -77,16 +77,37 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_host(self) -> bool:
-        return self.role == Membership.Role.HOST
+        """Has sessions of their own: every host, and an admin who also hosts."""
+        return self.membership is not None and self.membership.hosts_sessions
 
     @property
     def is_scheduler(self) -> bool:
+        """Books for the organisation's hosts: schedulers and admins."""
         return self.role in (Membership.Role.SCHEDULER, Membership.Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        """Runs the organisation: its team, settings and audit log."""
+        return self.role == Membership.Role.ADMIN
+
+
+def default_reminder_lead_minutes() -> list[int]:
+    return [24 * 60, 60]
 
 
 class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
+    # The organisation's settings (accounts.services.organization_settings_update).
+    default_participant_time_zone = models.CharField(
+        max_length=64, choices=TIME_ZONE_CHOICES, default="Europe/London"
+    )
+    default_reminder_lead_minutes = models.JSONField(default=default_reminder_lead_minutes)
+    sender_name = models.CharField(max_length=100, blank=True)
+    cancellation_window_hours = models.PositiveIntegerField(default=24)
+    # When a session's only participant cancels through their link or a text reply: True cancels the
+    # session (with its notices); False takes the participant off and keeps the session in the diary.
+    participant_cancel_cancels_session = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -102,10 +123,67 @@ class Membership(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
+    # Hosting is a capability: every host has it, and an admin may have it too.
+    admin_hosts = models.BooleanField(default=False)
+    # A scheduler books for every host of the organisation unless an admin gave them chosen hosts.
+    books_for_all_hosts = models.BooleanField(default=True)
+    bookable_hosts = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) in {self.organization}"
+
+    @property
+    def hosts_sessions(self) -> bool:
+        return self.role == self.Role.HOST or (self.role == self.Role.ADMIN and self.admin_hosts)
+
+    @property
+    def role_label(self) -> str:
+        return (
+            "Admin and host" if self.role == self.Role.ADMIN and self.admin_hosts else self.get_role_display()
+        )
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation: the link carries a random token of which only the hash is
+    kept; it works once, for 7 days, until revoked or re-sent (accounts.services.invitation_*)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    admin_hosts = models.BooleanField(default=False)
+    books_for_all_hosts = models.BooleanField(default=True)
+    bookable_hosts = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # The link's token is derived from this nonce with the secret key (accounts.tokens) when the email is
+    # written; the table keeps the nonce and the token's hash only, so a copy of the database opens nothing.
+    nonce = models.CharField(max_length=64)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
 
 
 class AuditEvent(models.Model):

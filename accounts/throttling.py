@@ -1,5 +1,6 @@
-"""Who is asking, and how often: the client's address behind the reverse proxy, and the limit on
-password-reset emails. Log-in failures are counted by django-axes (settings AXES_*), with this address."""
+"""Who is asking, and how often: the client's address behind the reverse proxy, and the limits on
+password-reset emails and public sign-ups. Log-in failures are counted by django-axes (settings AXES_*),
+with this address."""
 
 import hashlib
 
@@ -9,6 +10,8 @@ from django.core.cache import cache
 PASSWORD_RESETS_PER_ADDRESS = 5
 PASSWORD_RESETS_PER_EMAIL = 3
 PASSWORD_RESET_WINDOW_SECONDS = 60 * 60
+SIGNUPS_PER_ADDRESS = 5
+SIGNUP_WINDOW_SECONDS = 60 * 60
 
 
 def client_address(request) -> str:
@@ -25,14 +28,14 @@ def client_address(request) -> str:
     return hops[-settings.PROXY_COUNT]
 
 
-def _count(key: str) -> int:
+def _count(key: str, window: int = PASSWORD_RESET_WINDOW_SECONDS) -> int:
     """Requests under this key in the current window, this one included."""
-    cache.add(key, 0, PASSWORD_RESET_WINDOW_SECONDS)
+    cache.add(key, 0, window)
     try:
         return cache.incr(key)
     except ValueError:
         # The window ended between add and incr.
-        cache.set(key, 1, PASSWORD_RESET_WINDOW_SECONDS)
+        cache.set(key, 1, window)
         return 1
 
 
@@ -46,3 +49,10 @@ def password_reset_allowed(*, request, email: str) -> bool:
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
     by_email = _count(f"password-reset:email:{digest}")
     return by_address <= PASSWORD_RESETS_PER_ADDRESS and by_email <= PASSWORD_RESETS_PER_EMAIL
+
+
+def signup_allowed(*, request) -> bool:
+    """Whether one more organisation may be created from this address: at most SIGNUPS_PER_ADDRESS an hour,
+    so nobody fills the database with organisations (or sends their first emails) from one machine. Every
+    complete sign-up form counts, accepted or not."""
+    return _count(f"signup:address:{client_address(request)}", SIGNUP_WINDOW_SECONDS) <= SIGNUPS_PER_ADDRESS

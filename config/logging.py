@@ -5,19 +5,31 @@ import re
 
 from django.http import HttpRequest
 
-# Join links are bearer secrets (DESIGN.md rule 5). Request lines are logged by runserver, gunicorn and
-# Django's error reporting, so the token is cut out of every record before anything writes it. What counts
-# is what Django would route to the join view: the segment after "join/" whatever its length or alphabet,
-# percent-encoded or not, and "join/" itself spelt with escapes (/%6Aoin%2F... reaches the same view).
-JOIN_TOKEN = re.compile(
-    r"(?:(?<=%2f)|(?<!\w))(?:j|%6a)(?:o|%6f)(?:i|%69)(?:n|%6e)(?:/|%2f)(?:(?!%2f)[^/\s?#\"'<>\\])+",
-    re.IGNORECASE,
-)
-REDACTED = "join/[redacted]"
+
+# Join links are bearer secrets (DESIGN.md rule 5), and so are invitation links (/welcome/<token>/), the
+# links that confirm a new email address (/profile/email/confirm/<token>/) and hosts' calendar subscriptions
+# (/calendar/feed/<token>.ics, read by calendar programs every few minutes for years). Request
+# lines are logged by runserver, gunicorn and Django's error reporting, so the token is cut out of every
+# record before anything writes it. What counts is what Django would route to the view: the segment after
+# "join/" (or "welcome/") whatever its length or alphabet, percent-encoded or not, and the word itself
+# spelt with escapes (/%6Aoin%2F... reaches the same view).
+def _secret_segment(word: str) -> re.Pattern:
+    spelt_any_way = "".join(f"(?:{char}|%{ord(char):02x})" for char in word)
+    return re.compile(
+        r"(?:(?<=%2f)|(?<!\w))" + spelt_any_way + r"(?:/|%2f)(?:(?!%2f)[^/\s?#\"'<>\\])+", re.IGNORECASE
+    )
+
+
+SECRET_SEGMENTS = [
+    (_secret_segment(word), f"{word}/[redacted]")
+    for word in ("join", "welcome", "email/confirm", "calendar/feed")
+]
 
 
 def redact(text: str) -> str:
-    return JOIN_TOKEN.sub(REDACTED, text)
+    for segment, redacted in SECRET_SEGMENTS:
+        text = segment.sub(redacted, text)
+    return text
 
 
 def _redact_value(value):

@@ -324,6 +324,31 @@ def contacts_import(
     return contacts
 
 
+def contact_viewed(*, actor: User, contact: Contact) -> None:
+    """Someone opened a contact's page: who read a person's details is part of the record (the page shows
+    their address, their sessions and their documents)."""
+    check_manages_contacts(actor=actor, organization_id=contact.organization_id)
+    audit_record(
+        actor=actor,
+        acting_for=None,
+        organization_id=contact.organization_id,
+        action=AuditAction.CONTACT_VIEW,
+        obj=contact,
+    )
+
+
+def contacts_exported(*, actor: User, organization: Organization) -> None:
+    """The whole address book left as a CSV file."""
+    check_manages_contacts(actor=actor, organization_id=organization.pk)
+    audit_record(
+        actor=actor,
+        acting_for=None,
+        organization_id=organization.pk,
+        action=AuditAction.CONTACTS_EXPORT,
+        obj=organization,
+    )
+
+
 @transaction.atomic
 def contact_export_data(*, actor: User, contact: Contact) -> dict:
     """Everything the organisation holds about a contact, as plain JSON data, for their access request.

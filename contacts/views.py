@@ -39,6 +39,8 @@ from contacts.services import (
     contact_erase,
     contact_export_data,
     contact_update,
+    contact_viewed,
+    contacts_exported,
     contacts_import,
 )
 from sessions_app.views.common import form_error, refuse_method
@@ -118,6 +120,9 @@ def contact_detail(request, pk: int):
     contact = contact_get_for(actor=request.user, pk=pk)
     if refused := refuse_method(request, "GET"):
         return refused
+    # A GET that writes one audit row: reading a person's details is what the row records, so it is written
+    # by the read itself (every page of the history counts as a view).
+    contact_viewed(actor=request.user, contact=contact)
     history = Paginator(contact_session_history(actor=request.user, contact=contact), HISTORY_PAGE_SIZE)
     submissions = list(contact_submissions(contact=contact)[:SUBMISSIONS_SHOWN])
     return render(
@@ -272,6 +277,8 @@ def contacts_import_confirm_view(request, key: str):
 def contacts_export_csv(request):
     if refused := refuse_method(request, "GET"):
         return refused
+    # A GET that writes one audit row: the address book leaving the product is what it records.
+    contacts_exported(actor=request.user, organization=request.user.organization)
     contacts = contacts_search(actor=request.user).iterator(chunk_size=500)
     rows = chain(
         [EXPORT_COLUMNS],

@@ -17,6 +17,13 @@ class Notification(models.Model):
         END_CHANGED = "end_changed", "End time changed"
         REASSIGNED = "host_reassigned", "Host reassigned"
         REMIND = "remind", "Manual reminder"
+        # To the host, about what a participant answered through their link or a text reply.
+        PARTICIPANT_CANCELLED = "participant_cancelled", "Participant cancelled"
+        PARTICIPANT_ASKED_TIME = "participant_asked_time", "Participant asked for another time"
+        PARTICIPANT_MESSAGE = "participant_message", "Message from a participant"
+        # Notices about an account rather than a session: no session, no participant.
+        TEAM_INVITE = "team_invite", "Team invitation"
+        EMAIL_CONFIRM = "email_confirm", "Email address confirmation"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

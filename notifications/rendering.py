@@ -29,8 +29,16 @@ class RenderedNotice:
     logged_text: str = ""
 
 
+# Notices about an account (no session): their words come from the accounts app.
+ACCOUNT_KINDS = frozenset({Kind.TEAM_INVITE, Kind.EMAIL_CONFIRM})
+
+
 def _context(notification: Notification) -> dict:
     # The outbox knows channels, not sessions: what a notice says comes from the app that wrote it.
+    if notification.kind in ACCOUNT_KINDS:
+        from accounts.notices import account_notice_context
+
+        return account_notice_context(notification)
     return import_string(settings.NOTICE_CONTEXT)(notification)
 
 
@@ -69,10 +77,13 @@ def _render_text(kind: str, context: dict) -> str:
 def render_notice(notification: Notification) -> RenderedNotice:
     context = _context(notification)
     kind = TEMPLATE_FOR_KIND.get(notification.kind, notification.kind)
-    link = context.get("join_link") or ""
+    # The one bearer secret a notice carries: a participant's join link, or an account's link (an
+    # invitation, an address to confirm), which names what stands for it in the kept copy.
+    link = context.get("join_link") or context.get("link") or ""
+    placeholder = context.get("link_placeholder", LINK_REDACTED)
 
     def logged(text: str) -> str:
-        return text.replace(link, LINK_REDACTED) if link else text
+        return text.replace(link, placeholder) if link else text
 
     if notification.channel != Notification.Channel.EMAIL:
         text = _render_text(kind, context)
@@ -99,4 +110,5 @@ def as_email(notification: Notification, rendered: RenderedNotice) -> EmailMessa
         text=rendered.text,
         html=rendered.html,
         attachments=rendered.attachments or [],
+        sender_name=notification.organization.sender_name or notification.organization.name,
     )

@@ -1,3 +1,5 @@
+"""The scheduler's Scheduling tab and acting for a host, and the login and password reset views."""
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
@@ -6,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import EmailAuthenticationForm
 from accounts.middleware import ACTING_FOR_SESSION_KEY
-from accounts.selectors import hosts_actor_may_act_for, hosts_of_organization
+from accounts.selectors import hosts_actor_may_act_for
 from accounts.throttling import password_reset_allowed
 from sessions_app.views.common import safe_next_url
 
@@ -36,7 +38,7 @@ def _require_scheduler(request):
 @login_required
 def scheduling(request):
     _require_scheduler(request)
-    hosts = hosts_of_organization(organization_id=request.user.organization.id)
+    hosts = hosts_actor_may_act_for(actor=request.user)
     return render(request, "accounts/scheduling.html", {"hosts": hosts})
 
 

@@ -69,7 +69,12 @@ def test_seed_demo_is_idempotent_and_makes_the_demo_logins():
     call_command("seed_demo")
     call_command("seed_demo")
     roles = dict(Membership.objects.values_list("user__email", "role"))
-    assert roles == {"host@demo.test": "host", "host2@demo.test": "host", "scheduler@demo.test": "scheduler"}
+    assert roles == {
+        "host@demo.test": "host",
+        "host2@demo.test": "host",
+        "scheduler@demo.test": "scheduler",
+        "admin@demo.test": "admin",
+    }
     assert all(user.check_password("demo-pass-123") for user in User.objects.all())
     assert Session.objects.count() == 5
     assert Session.objects.filter(participants__isnull=False).distinct().count() == 5

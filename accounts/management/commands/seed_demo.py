@@ -15,6 +15,7 @@ DEMO_USERS = [
     ("host@demo.test", "Dr Alex Morgan", "Europe/London", Membership.Role.HOST),
     ("host2@demo.test", "Dr Sam Patel", "America/New_York", Membership.Role.HOST),
     ("scheduler@demo.test", "Jordan Lee", "Europe/London", Membership.Role.SCHEDULER),
+    ("admin@demo.test", "Morgan Admin", "Europe/London", Membership.Role.ADMIN),
 ]
 DEMO_CONTACTS = [
     ("Maria Garcia", "maria@example.test", "", InviteMethod.EMAIL, "Europe/Madrid"),
