@@ -1,7 +1,8 @@
-"""What the providers tell us after a notice has left: Twilio's message status callbacks and inbound STOP /
-START replies, and the email services' tracking events (through anymail). Every write they cause goes
-through the services here and in contacts.services, which also record the audit event; there is no person
-behind these changes, so the actor is always None.
+"""What the providers tell us after a notice has left: Twilio's message status callbacks and inbound replies
+(STOP / START, and participants' answers), and the email services' tracking events (through anymail). Every
+write they cause goes through the services here, in contacts.services and in sessions_app's participant
+answers, which also record the audit event; there is no account behind these changes, so the actor is
+always None.
 """
 
 import logging
@@ -186,12 +187,27 @@ def twilio_status_record(
 
 
 @transaction.atomic
-def twilio_inbound_record(*, message_sid: str, sender: str, body: str) -> list:
-    """A message someone texted to our number: a STOP or START is acted on once per message, so an old
-    START sent again cannot undo a later STOP."""
-    opted_out = opt_out_keyword(body)
-    if opted_out is None or not message_sid:
-        return []
+def twilio_inbound_record(*, message_sid: str, sender: str, body: str) -> str:
+    """A message someone texted to our number, acted on once per message (so an old START sent again cannot
+    undo a later STOP, nor a replayed X cancel twice): a STOP or START changes their opt-out; then the
+    participant whose latest notice went to that number has their reply recorded (C to confirm, X to cancel,
+    anything else reaches the host as a message: sessions_app.services.participant_reply_record). Returns
+    the text to answer with, or "" for none."""
+    if not message_sid:
+        return ""
     if not _twilio_callback_first_time(message_sid=message_sid):
-        return []
-    return sms_opt_out_record(phone=sender, opted_out=opted_out)
+        return ""
+    opted_out = opt_out_keyword(body)
+    if opted_out is not None:
+        sms_opt_out_record(phone=sender, opted_out=opted_out)
+    number = _e164(sender)
+    if number is None:
+        return ""
+    # sessions_app's services write notices through this app: imported at the call, not when modules load.
+    from sessions_app.services import participant_reply_record
+
+    via = "whatsapp" if sender.strip().lower().startswith("whatsapp:") else "sms"
+    reply = participant_reply_record(
+        phone=number, body=body, message_sid=message_sid, via=via, opted_out=opted_out
+    )
+    return reply.answer_text

@@ -54,14 +54,18 @@ def twilio_status(request):
 def twilio_inbound(request):
     if not _signed_by_twilio(request):
         return HttpResponseForbidden()
-    twilio_inbound_record(
+    answer_text = twilio_inbound_record(
         message_sid=request.POST.get("MessageSid", ""),
         sender=request.POST.get("From", ""),
         body=request.POST.get("Body", ""),
     )
-    # An empty answer: Twilio itself confirms a STOP or START to the person, and anything else people text
-    # to our sending number is not read by anyone, so no reply is promised.
-    return HttpResponse(str(MessagingResponse()), content_type="text/xml")
+    # Twilio itself confirms a STOP or START to the person. A C or X is answered here, in the reply Twilio
+    # sends back on the same channel (confirmed, cancelled, or why not); a message for the host gets no
+    # answer, since the host answers it themselves.
+    response = MessagingResponse()
+    if answer_text:
+        response.message(answer_text)
+    return HttpResponse(str(response), content_type="text/xml")
 
 
 @cache

@@ -7,6 +7,8 @@ colleagues costs the same handful of queries as one time for one host.
 The answer is read by someone (the viewer): a session or blocked time outside the viewer's scope (a room
 booked by another host, a colleague's diary on Reassign) is told as busy with its time, never its title or
 note. Whether an item is in scope is asked of the same selectors the pages use, inside the same queries.
+The busy times read from a host's own calendar (sessions_app.services.calendar_sources) never had a title
+here: they are "Busy (your calendar)" to the host and "Busy (the host's calendar)" to anyone else.
 """
 
 from collections import defaultdict
@@ -18,7 +20,7 @@ from django.db.models import Exists, OuterRef
 
 from accounts.models import User
 from accounts.selectors import hosts_actor_may_act_for, hosts_of_organization
-from sessions_app.models import BlockedSlot, Room, Session, WorkingHours
+from sessions_app.models import BlockedSlot, ExternalBusyTime, Room, Session, WorkingHours
 from sessions_app.selectors import sessions_visible_to
 from sessions_app.timefmt import format_when
 
@@ -29,10 +31,12 @@ class Availability:
     room_overlaps: list[Session] = field(default_factory=list)
     blocks: list[BlockedSlot] = field(default_factory=list)
     outside_working_hours: bool = False
+    # When the host's own calendar is busy: like blocks, unavailable but may be booked over.
+    calendar_busy: list[ExternalBusyTime] = field(default_factory=list)
 
     @property
     def host_available(self) -> bool:
-        return not (self.host_overlaps or self.blocks or self.outside_working_hours)
+        return not (self.host_overlaps or self.blocks or self.outside_working_hours or self.calendar_busy)
 
     @property
     def status(self) -> str:
@@ -52,7 +56,8 @@ class Availability:
 
     @property
     def may_save(self) -> bool:
-        """A host may book over working hours or a block, never over their own session or a taken room."""
+        """A host may book over working hours, a block or their calendar's busy time, never over their own
+        session or a taken room."""
         return not self.host_overlaps and not self.room_overlaps
 
     def reasons(self, zone: str) -> list[str]:
@@ -69,6 +74,11 @@ class Availability:
             if b.in_viewer_scope
             else f"Blocked (until {format_when(b.end_at, zone)})"
             for b in self.blocks
+        ]
+        reasons += [
+            f"{'Busy (your calendar)' if busy.seen_by_host else 'Busy (the host’s calendar)'} "
+            f"(until {format_when(busy.end_at, zone)})"
+            for busy in self.calendar_busy
         ]
         if self.outside_working_hours:
             reasons.append("Outside the host's working hours")
@@ -109,6 +119,7 @@ class BusyTimes:
     room_sessions: list[Session]
     blocks: dict[int, list[BlockedSlot]]
     hours: dict[int, list[WorkingHours]]
+    calendar_busy: dict[int, list[ExternalBusyTime]]
 
     def availability(
         self, *, host: User, start_at: datetime, end_at: datetime, exclude: Iterable[int] = ()
@@ -119,18 +130,20 @@ class BusyTimes:
             room_overlaps=_overlapping(self.room_sessions, start_at, end_at, exclude),
             blocks=_overlapping(self.blocks[host.pk], start_at, end_at),
             outside_working_hours=not within_working_hours(host, start_at, end_at, self.hours[host.pk]),
+            calendar_busy=_overlapping(self.calendar_busy[host.pk], start_at, end_at),
         )
 
 
 def busy_times(
     *, viewer: User, hosts: list[User], start_at: datetime, end_at: datetime, room: Room | None = None
 ) -> BusyTimes:
-    """The open sessions and blocked slots of these hosts, the open sessions of the room, and the hosts'
-    working hours, over [start_at, end_at): four queries whatever the span and the number of hosts. Each
-    session and blocked slot says whether it is `in_viewer_scope`, the scope of the pages the viewer may
-    open (sessions_visible_to, and the hosts whose Working hours they manage)."""
+    """The open sessions, blocked slots and busy times from their own calendars of these hosts, the open
+    sessions of the room, and the hosts' working hours, over [start_at, end_at): five queries whatever the
+    span and the number of hosts. Each session and blocked slot says whether it is `in_viewer_scope`, the
+    scope of the pages the viewer may open (sessions_visible_to, and the hosts whose Working hours they
+    manage); each calendar busy time whether the viewer is its host (`seen_by_host`)."""
     host_ids = [host.pk for host in hosts]
-    sessions, blocks, hours = defaultdict(list), defaultdict(list), defaultdict(list)
+    sessions, blocks, hours, calendar_busy = (defaultdict(list) for _ in range(4))
     in_span = {"start_at__lt": end_at, "end_at__gt": start_at}
     open_sessions = Session.objects.open().annotate(
         in_viewer_scope=Exists(sessions_visible_to(viewer).filter(pk=OuterRef("pk")))
@@ -144,8 +157,19 @@ def busy_times(
         blocks[block.host_id].append(block)
     for range_ in WorkingHours.objects.filter(host_id__in=host_ids):
         hours[range_.host_id].append(range_)
+    for busy in ExternalBusyTime.objects.filter(host_id__in=host_ids, **in_span).only(
+        "host_id", "start_at", "end_at"
+    ):
+        busy.seen_by_host = busy.host_id == viewer.pk
+        calendar_busy[busy.host_id].append(busy)
     room_sessions = list(open_sessions.filter(room=room, **in_span).order_by("start_at")) if room else []
-    return BusyTimes(sessions=sessions, room_sessions=room_sessions, blocks=blocks, hours=hours)
+    return BusyTimes(
+        sessions=sessions,
+        room_sessions=room_sessions,
+        blocks=blocks,
+        hours=hours,
+        calendar_busy=calendar_busy,
+    )
 
 
 def availability_for(

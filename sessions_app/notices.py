@@ -7,6 +7,7 @@ from datetime import datetime
 from notifications.models import Notification
 from sessions_app.calendar_file import calendar_file
 from sessions_app.join.links import join_url
+from sessions_app.services.participant_answers import cancel_allowed
 from sessions_app.timefmt import format_short, format_when
 
 Kind = Notification.Kind
@@ -63,4 +64,9 @@ def notice_context(notification: Notification) -> dict:
         "occurrences_short": [format_short(_moment(start), zone) for start in extra.get("occurrences", [])],
         "join_link": join_link,
         "calendar": calendar,
+        # What a host's notice about a participant's answer says beyond the session (participant_answers):
+        # who answered, their reason or message, and what followed.
+        "answer": extra,
+        # A reminder's text offers "X to cancel" only while the participant may still cancel themselves.
+        "may_cancel": participant is not None and cancel_allowed(session),
     }

@@ -15,5 +15,10 @@ urlpatterns = [
     path("documents/<int:document_pk>/", participant_views.participant_document, name="document"),
     path("pay/", billing_participant_views.participant_pay, name="pay"),
     path("pay/return/", billing_participant_views.participant_pay_return, name="pay_return"),
+    path("confirm/", join_views.join_confirm, name="confirm"),
+    path("cancel/", join_views.join_cancel, name="cancel"),
+    path("another-time/", join_views.join_ask_another_time, name="ask_another_time"),
+    path("cancelled/", join_views.join_place_cancelled, name="place_cancelled"),
+    path("calendar.ics", join_views.join_calendar, name="calendar"),
     path("<str:token>/", join_views.join_enter, name="enter"),
 ]

@@ -174,15 +174,7 @@ def participant_remove(*, actor: User, participant: Participant) -> Participant:
     are told the invitation was withdrawn (unless they receive no messages)."""
     session, participant = _lock_participant(actor=actor, participant=participant)
     check_not_closed(session)
-    participant.removed_at = timezone.now()
-    participant.link_version += 1
-    participant.save(update_fields=["removed_at", "link_version"])
-    # Without room tokens the room's name is its only key, and the removed person may have kept the room's
-    # URL: a new name shuts them out, and everyone still on the session reaches it through their own link,
-    # whose page reads the current name.
-    session.video_room_name = new_video_room_name()
-    session.save(update_fields=["video_room_name", "updated_at"])
-    notices_cancel_pending(sessions=[session], participants=[participant])
+    participant_take_off_locked(session=session, participant=participant)
     notice = None
     if session.is_open:
         notice = notice_create(participant=participant, kind=Notification.Kind.REMOVED)
@@ -195,6 +187,21 @@ def participant_remove(*, actor: User, participant: Participant) -> Participant:
     )
     hand_over_after_commit([notice])
     return participant
+
+
+def participant_take_off_locked(*, session: Session, participant: Participant) -> None:
+    """The writes of taking someone off a session the caller has locked: participant_remove for a host,
+    participant_cancel_self for a participant who cancelled their place. Their link stops working and their
+    pending notices are withdrawn; whether they are told is the caller's choice."""
+    participant.removed_at = timezone.now()
+    participant.link_version += 1
+    participant.save(update_fields=["removed_at", "link_version"])
+    # Without room tokens the room's name is its only key, and the removed person may have kept the room's
+    # URL: a new name shuts them out, and everyone still on the session reaches it through their own link,
+    # whose page reads the current name.
+    session.video_room_name = new_video_room_name()
+    session.save(update_fields=["video_room_name", "updated_at"])
+    notices_cancel_pending(sessions=[session], participants=[participant])
 
 
 def participant_record_join(*, participant: Participant) -> Participant:
@@ -294,7 +301,11 @@ def participants_erase(*, actor: User, contact: Contact) -> list[Participant]:
         )
     participants = list(Participant.objects.select_for_update().filter(contact=contact).order_by("id"))
     Participant.objects.filter(pk__in=[p.pk for p in participants]).update(
-        name=ERASED_PARTICIPANT_NAME, email="", phone="", link_version=F("link_version") + 1
+        name=ERASED_PARTICIPANT_NAME,
+        email="",
+        phone="",
+        answer_message="",
+        link_version=F("link_version") + 1,
     )
     audit_record(
         actor=actor,
