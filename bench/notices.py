@@ -4,19 +4,25 @@
         python -m bench.notices            # or: make bench-notices
 
 It drops and recreates its own database (bench_notices) on the server of DATABASE_URL, migrates it, and
-purges the queue of CELERY_BROKER_URL, so point that at a Redis database nothing else uses. Then:
+purges the queue of CELERY_BROKER_URL, so point that at a Redis database nothing else uses. Celery workers
+(--workers processes, each --pool and --concurrency: by default the production settings of
+docker-compose.yml) and beat run as subprocesses and send, through the real twilio SDK, to the local fake of
+Twilio's API (tests.support.fake_twilio, its own process). Then, each section chosen with --sections:
 
-1. Throughput: 10,000 due SMS notices are inserted while 2 Celery worker processes and beat (sweeping every
-   second) run as subprocesses; beat's sweep hands them over and the workers send them, through the real
-   twilio SDK, to the local fake of Twilio's API (tests.support.fake_twilio, its own process). Printed:
-   notices per second, the same for a plain loop calling the fake with the same SDK (the limit), and the
-   ratio; also notice_deliver in one process without a broker, to show where the time goes.
-2. Claim time: the sweep's select-and-mark of 1,000 due rows and the claim of one row, with 10,000 and then
+1. throughput: 10,000 due SMS notices are inserted, beat sweeping every second; the fake answers at once.
+   Printed: notices per second end to end, the same for a plain loop calling the fake with the same SDK
+   (the limit), and the ratio; also notice_deliver in one process without a broker.
+2. latency: the same with the fake taking --latency-ms (150 ms, as real providers do) to answer each
+   message: notices per second, where the workers mostly wait for the provider.
+3. reminders: 10,000 reminders due at the same moment, a minute after they are written (a clinic chain's
+   09:00 reminders), with the production sweep interval (10 s) and the slow fake: how late each was sent
+   (sent_at - send_at), its p50, p99 and maximum, and how many went out within 60 s.
+4. claim: the sweep's select-and-mark of 1,000 due rows and the claim of one row, with 10,000 and then
    1,000,000 future pending reminders in the table, and the plan PostgreSQL uses (the partial index
    notification_due_idx), so the time can be seen not to grow with the table.
 
-The settings are config.settings.test (DEBUG off, the fakes), with the production delivery policy except
-the sweep interval (NOTIFICATION_SWEEP_SECONDS=1).
+The settings are config.settings.test (DEBUG off, the fakes) with the production delivery policy and the
+database's clock; the sweep interval is the production one in section 3 and one second elsewhere.
 """
 
 import argparse
@@ -38,6 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 60
 STOP_TIMEOUT = 30
+SECTIONS = ("throughput", "latency", "reminders", "claim")
 SMS_BODY = (
     "Reminder: Consultation with Dr Ada Host on Mon 3 Mar, 10:00 (Europe/London). Join from 5 minutes "
     "before the start: http://127.0.0.1:8000/join/0123456789abcdef0123456789abcdef01234567 - reply STOP to "
@@ -47,11 +54,20 @@ SMS_BODY = (
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--notices", type=int, default=10_000, help="due notices for the throughput run")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
-    parser.add_argument("--concurrency", type=int, default=1, help="pool processes per worker")
+    parser.add_argument("--pool", default="threads", help="each worker's pool (threads, prefork)")
+    parser.add_argument("--concurrency", type=int, default=32, help="threads or processes per worker")
+    parser.add_argument("--notices", type=int, default=10_000, help="due notices for the throughput run")
     parser.add_argument("--loop", type=int, default=2_000, help="messages in the plain SDK loop")
     parser.add_argument("--in-process", type=int, default=1_000, help="notices for notice_deliver in-process")
+    parser.add_argument("--latency-ms", type=float, default=150, help="the slow fake's answer time")
+    parser.add_argument("--latency-notices", type=int, default=10_000, help="due notices, slow fake")
+    parser.add_argument("--reminders", type=int, default=10_000, help="reminders due at the same moment")
+    parser.add_argument("--reminder-lead", type=float, default=60, help="seconds from writing to send_at")
+    parser.add_argument(
+        "--reminder-wait", type=float, default=240, help="seconds after send_at to wait for the last one"
+    )
     parser.add_argument("--due", type=int, default=1_000, help="due rows in the claim-time run")
     parser.add_argument(
         "--future", type=int, nargs="+", default=[10_000, 1_000_000], help="future reminders, per step"
@@ -59,8 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=25, help="timed repetitions of each claim query")
     parser.add_argument("--database", default="bench_notices", help="the database this script recreates")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--skip-throughput", action="store_true")
-    parser.add_argument("--skip-claim", action="store_true")
     args = parser.parse_args(argv)
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -72,15 +86,19 @@ def main(argv: list[str] | None = None) -> int:
         )
     _recreate_database(database_url, args.database)
     work_dir = Path(tempfile.mkdtemp(prefix="bench-notices-"))
-    twilio = FakeTwilioProcess(work_dir / "sms.jsonl")
+    fakes: list[FakeTwilioProcess] = []
     try:
+        instant = FakeTwilioProcess(work_dir / "sms.jsonl")
+        fakes.append(instant)
         os.environ.update(
             DJANGO_SETTINGS_MODULE="config.settings.test",
             DATABASE_URL=_with_database(database_url, args.database),
             VAR_DIR=str(work_dir / "var"),
             NO_PROXY="127.0.0.1,localhost",
             no_proxy="127.0.0.1,localhost",
-            **twilio.env(),
+            # The production clock: due-ness and leases by the database's (notifications.clock).
+            NOTIFICATION_CLOCK="database",
+            **instant.env(),
         )
         for name in ("TWILIO_EDGE", "TWILIO_REGION"):
             os.environ.pop(name, None)
@@ -90,20 +108,33 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        report = Report()
+        report = Report(args)
         report.environment(broker_url)
-        if not args.skip_throughput:
+        if "throughput" in args.sections:
             report.loop_rate, report.loop_count = _plain_sdk_loop(args.loop)
-            report.pipeline = _pipeline(args, work_dir, twilio)
+            report.pipeline = _pipeline(args, work_dir, instant, count=args.notices, label="throughput")
             report.in_process_rate = _in_process(args.in_process)
-        if not args.skip_claim:
+        if {"latency", "reminders"} & set(args.sections):
+            slow = FakeTwilioProcess(work_dir / "sms-slow.jsonl", latency_ms=args.latency_ms)
+            fakes.append(slow)
+            if "latency" in args.sections:
+                report.latency = _pipeline(args, work_dir, slow, count=args.latency_notices, label="latency")
+            if "reminders" in args.sections:
+                report.reminders = _reminders(args, work_dir, slow)
+        if "claim" in args.sections:
             report.claims = _claim_times(args)
         report.print()
     finally:
-        twilio.stop()
+        for fake in fakes:
+            fake.stop()
         if not args.keep:
             _drop_database(database_url, args.database)
     return 0
+
+
+def _load() -> str:
+    """The machine's load average (1, 5, 15 minutes): the VM is shared, so every figure comes with it."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 # --- services around the run --------------------------------------------------------------------------
@@ -148,12 +179,23 @@ def _drop_database(database_url: str, name: str) -> None:
 class FakeTwilioProcess:
     """The local fake of Twilio's API in its own process, recording every message it accepts to a file."""
 
-    def __init__(self, record_path: Path):
+    def __init__(self, record_path: Path, *, latency_ms: float = 0):
         from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, WHATSAPP_FROM
 
         self.record_path = record_path
+        self.latency_ms = latency_ms
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, "-m", "tests.support.fake_twilio", "--port", "0", "--record", str(record_path)],
+            [
+                sys.executable,
+                "-m",
+                "tests.support.fake_twilio",
+                "--port",
+                "0",
+                "--record",
+                str(record_path),
+                "--latency-ms",
+                str(latency_ms),
+            ],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -215,7 +257,61 @@ def _celery(command: list[str], *, log_path: Path, env: dict[str, str]) -> Celer
     return CeleryProcess(process=process, log_path=log_path)
 
 
-# --- 1. throughput ------------------------------------------------------------------------------------
+class Workers:
+    """--workers Celery worker processes and beat, pointed at one fake, for the length of a `with`."""
+
+    def __init__(self, args, work_dir: Path, fake: FakeTwilioProcess, *, sweep_seconds: float, label: str):
+        self.args, self.work_dir, self.label = args, work_dir, label
+        self.env = {"NOTIFICATION_SWEEP_SECONDS": str(sweep_seconds), **fake.env()}
+        self.processes: list[CeleryProcess] = []
+
+    def __enter__(self) -> "Workers":
+        from config.celery import app
+
+        app.control.purge()
+        hostname = socket.gethostname()
+        names = [f"bench-{os.getpid()}-{self.label}-{n}@{hostname}" for n in range(self.args.workers)]
+        self.processes = [
+            _celery(
+                [
+                    "worker",
+                    "--loglevel=WARNING",
+                    f"--pool={self.args.pool}",
+                    f"--concurrency={self.args.concurrency}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    name,
+                ],
+                log_path=self.work_dir / f"{self.label}-worker-{n}.log",
+                env=self.env,
+            )
+            for n, name in enumerate(names)
+        ]
+        try:
+            deadline = time.monotonic() + READY_TIMEOUT
+            while len(app.control.ping(destination=names, timeout=1.0)) < len(names):
+                if time.monotonic() > deadline or any(p.process.poll() is not None for p in self.processes):
+                    raise RuntimeError(f"The workers did not start; see the logs in {self.work_dir}")
+            self.processes.append(
+                _celery(
+                    ["beat", "--loglevel=WARNING", "--schedule", str(self.work_dir / f"{self.label}-beat")],
+                    log_path=self.work_dir / f"{self.label}-beat.log",
+                    env=self.env,
+                )
+            )
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+# --- 1 and 2. throughput --------------------------------------------------------------------------------
 
 
 def _plain_sdk_loop(count: int) -> tuple[float, int]:
@@ -240,8 +336,12 @@ def _bench_host():
     return organization, host
 
 
-def _due_notices(count: int, *, offset: int) -> list:
-    """Unsaved due SMS invites, one per new participant with its own number (rendered at delivery).
+_offsets = itertools.count(0, 1_000_000)
+
+
+def _due_notices(count: int, *, kind: str = "invite", send_at=None) -> list:
+    """Unsaved SMS notices (due invites by default), one per new participant with its own number (rendered
+    at delivery), numbered from a fresh offset so each section's recipients are its own.
 
     Written with bulk_create rather than through session_schedule: the benchmark measures delivery, and ten
     thousand scheduling requests would only make it slow to set up."""
@@ -251,6 +351,7 @@ def _due_notices(count: int, *, offset: int) -> list:
     from notifications.models import Notification
     from sessions_app.models import Participant, Session
 
+    offset = next(_offsets)
     organization, host = _bench_host()
     per_session = 50
     first_day = Session.objects.filter(host=host).count() + 1
@@ -270,7 +371,7 @@ def _due_notices(count: int, *, offset: int) -> list:
             session=sessions[n // per_session],
             name=f"Participant {offset + n}",
             invite_method=InviteMethod.SMS,
-            phone=f"+44791{offset + n:07d}",
+            phone=f"+4479{offset + n:09d}",
             time_zone="Europe/London",
         )
         for n in range(count)
@@ -280,10 +381,11 @@ def _due_notices(count: int, *, offset: int) -> list:
             organization=organization,
             session=participant.session,
             participant=participant,
-            kind=Notification.Kind.INVITE,
+            kind=kind,
             channel=Notification.Channel.SMS,
             recipient=str(participant.phone),
             dedupe_key=f"bench:{participant.pk}",
+            send_at=send_at or timezone.now(),
         )
         for participant in participants
     ]
@@ -292,97 +394,82 @@ def _due_notices(count: int, *, offset: int) -> list:
 @dataclass
 class PipelineResult:
     notices: int
-    workers: int
-    concurrency: int
     elapsed: float
     first_sent_after: float
     sent: int
     failed: int
     messages: int
     sent_twice: int
+    load_before: str
+    load_after: str
 
     @property
     def rate(self) -> float:
         return self.sent / self.elapsed
 
 
-def _pipeline(args, work_dir: Path, twilio: FakeTwilioProcess) -> PipelineResult:
-    from django.db import transaction
+def _status_counts(ids: list[int]) -> dict[str, int]:
     from django.db.models import Count
 
-    from config.celery import app
     from notifications.models import Notification
 
-    notices = _due_notices(args.notices, offset=0)
-    app.control.purge()
-    env = {"NOTIFICATION_SWEEP_SECONDS": "1"}
-    hostname = socket.gethostname()
-    names = [f"bench-{os.getpid()}-{n}@{hostname}" for n in range(args.workers)]
-    processes = [
-        _celery(
-            [
-                "worker",
-                "--loglevel=WARNING",
-                f"--concurrency={args.concurrency}",
-                "--pool=prefork",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                name,
-            ],
-            log_path=work_dir / f"worker-{n}.log",
-            env=env,
-        )
-        for n, name in enumerate(names)
-    ]
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while len(app.control.ping(destination=names, timeout=1.0)) < len(names):
-            if time.monotonic() > deadline or any(p.process.poll() is not None for p in processes):
-                raise RuntimeError(f"The workers did not start; see the logs in {work_dir}")
-        processes.append(
-            _celery(
-                ["beat", "--loglevel=WARNING", "--schedule", str(work_dir / "celerybeat-schedule")],
-                log_path=work_dir / "beat.log",
-                env=env,
-            )
-        )
+    return dict(
+        Notification.objects.filter(pk__in=ids)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+
+
+def _done(counts: dict[str, int]) -> int:
+    return counts.get("sent", 0) + counts.get("failed", 0) + counts.get("withdrawn", 0)
+
+
+def _delivery_check(fake: FakeTwilioProcess, notices: list) -> tuple[int, int]:
+    """How many messages for these notices the fake accepted, and how many of them were a second copy."""
+    numbers = {n.recipient for n in notices}
+    ours = [to for to in fake.recipients() if to in numbers]
+    return len(ours), len(ours) - len(set(ours))
+
+
+def _pipeline(args, work_dir: Path, fake: FakeTwilioProcess, *, count: int, label: str) -> PipelineResult:
+    """`count` due notices written at once while the workers and beat (sweeping every second) run: the time
+    from the commit until the last one was sent."""
+    from django.db import transaction
+
+    from notifications.models import Notification
+
+    notices = _due_notices(count)
+    with Workers(args, work_dir, fake, sweep_seconds=1, label=label):
+        load_before = _load()
         with transaction.atomic():
             Notification.objects.bulk_create(notices, batch_size=2_000)
+        ids = [n.pk for n in notices]
         started = time.perf_counter()
         first_sent_after = None
         while True:
-            counts = dict(
-                Notification.objects.order_by()
-                .values_list("status")
-                .annotate(n=Count("id"))
-                .values_list("status", "n")
-            )
-            done = counts.get(Notification.Status.SENT, 0) + counts.get(Notification.Status.FAILED, 0)
-            if first_sent_after is None and done:
+            counts = _status_counts(ids)
+            if first_sent_after is None and _done(counts):
                 first_sent_after = time.perf_counter() - started
-            if done >= len(notices):
+            if _done(counts) >= len(notices):
                 break
             if time.perf_counter() - started > 1800:
                 raise RuntimeError(f"Not delivered after 30 minutes: {counts}")
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
-    finally:
-        for process in reversed(processes):
-            process.stop()
-    recipients = twilio.recipients()
-    ours = [to for to in recipients if to.startswith("+44791")]
+        load_after = _load()
+    messages, sent_twice = _delivery_check(fake, notices)
     return PipelineResult(
         notices=len(notices),
-        workers=args.workers,
-        concurrency=args.concurrency,
         elapsed=elapsed,
         first_sent_after=first_sent_after or 0.0,
         sent=counts.get(Notification.Status.SENT, 0),
         failed=counts.get(Notification.Status.FAILED, 0),
-        messages=len(ours),
-        sent_twice=len(ours) - len(set(ours)),
+        messages=messages,
+        sent_twice=sent_twice,
+        load_before=load_before,
+        load_after=load_after,
     )
 
 
@@ -392,7 +479,7 @@ def _in_process(count: int) -> float:
     from notifications.models import Notification
     from notifications.services import notices_deliver_due
 
-    Notification.objects.bulk_create(_due_notices(count, offset=1_000_000))
+    Notification.objects.bulk_create(_due_notices(count))
     started = time.perf_counter()
     delivered = 0
     while batch := notices_deliver_due():
@@ -400,7 +487,69 @@ def _in_process(count: int) -> float:
     return delivered / (time.perf_counter() - started)
 
 
-# --- 2. claim time ------------------------------------------------------------------------------------
+# --- 3. reminders due at the same moment -------------------------------------------------------------------
+
+
+@dataclass
+class ReminderResult:
+    reminders: int
+    sent: int
+    late_p50: float | None
+    late_p99: float | None
+    late_max: float | None
+    within_60: int
+    not_sent: int
+    waited: float
+    load_before: str
+    load_after: str
+
+
+def _reminders(args, work_dir: Path, fake: FakeTwilioProcess) -> ReminderResult:
+    """--reminders reminders all due --reminder-lead seconds after they are written, beat sweeping at the
+    production interval; waits until every one was sent or --reminder-wait seconds after their send_at."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from notifications.models import Notification
+
+    with Workers(args, work_dir, fake, sweep_seconds=10, label="reminders"):
+        load_before = _load()
+        send_at = timezone.now() + timedelta(seconds=args.reminder_lead)
+        notices = _due_notices(args.reminders, kind=Notification.Kind.REMINDER, send_at=send_at)
+        with transaction.atomic():
+            Notification.objects.bulk_create(notices, batch_size=2_000)
+        ids = [n.pk for n in notices]
+        wait_until = send_at + timedelta(seconds=args.reminder_wait)
+        while _done(_status_counts(ids)) < len(ids) and timezone.now() < wait_until:
+            time.sleep(0.5)
+        waited = (timezone.now() - send_at).total_seconds()
+        load_after = _load()
+    table = Notification._meta.db_table
+    with connection.cursor() as cursor:
+        late = "extract(epoch FROM sent_at - send_at)"
+        cursor.execute(
+            f"SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {late}), "  # noqa: S608 - fixed
+            f"percentile_cont(0.99) WITHIN GROUP (ORDER BY {late}), max({late}), "
+            f"count(*) FILTER (WHERE {late} <= 60) "
+            f'FROM "{table}" WHERE status = %s AND id = ANY(%s)',
+            [Notification.Status.SENT, ids],
+        )
+        sent, p50, p99, worst, within_60 = cursor.fetchone()
+    return ReminderResult(
+        reminders=len(ids),
+        sent=sent,
+        late_p50=p50,
+        late_p99=p99,
+        late_max=float(worst) if worst is not None else None,
+        within_60=within_60,
+        not_sent=len(ids) - sent,
+        waited=waited,
+        load_before=load_before,
+        load_after=load_after,
+    )
+
+
+# --- 4. claim time ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -494,7 +643,7 @@ def _claim_times(args) -> list[ClaimResult]:
         Notification.objects.filter(status=Notification.Status.PENDING).values_list("pk", flat=True)
     )
     # The sweep's own code, minus publishing to the broker: the figure is the database's part.
-    services._publish = lambda ids: None
+    services._publish = lambda ids: True
     results, future = [], 0
     claims = itertools.cycle(due_ids)
     for target in sorted(args.future):
@@ -515,13 +664,15 @@ def _claim_times(args) -> list[ClaimResult]:
             table_rows, table_size = cursor.fetchone()
         with CaptureQueriesContext(connection) as queries:
             _timed(services.notices_hand_over_due, 1)
-        [sweep_sql] = [q["sql"] for q in queries if "SKIP LOCKED" in q["sql"]]
+        # The first chunk's select (a sweep that filled its chunk looks once more, and finds nothing).
+        sweep_sql = next(q["sql"] for q in queries if "SKIP LOCKED" in q["sql"])
         sweep_ms, handed = _timed(services.notices_hand_over_due, args.repeats)
-        if len(handed) != min(args.due, services.SWEEP_BATCH):
+        if len(handed) != args.due:
             raise RuntimeError(f"The sweep handed {len(handed)} rows, expected {args.due}")
         with CaptureQueriesContext(connection) as queries:
             _timed(lambda: services._claim(due_ids[0]), 1)
-        [claim_sql] = [q["sql"] for q in queries if "SKIP LOCKED" in q["sql"]]
+        # The claim's own statements (the UPDATE and the read of the row), without the savepoints of _timed.
+        claim_sql = [q["sql"] for q in queries if q["sql"].startswith(("UPDATE", "SELECT"))]
         claim_ms, claimed = _timed(lambda: services._claim(next(claims)), args.repeats)
         if claimed is None:
             raise RuntimeError("The claim found no due row")
@@ -534,7 +685,7 @@ def _claim_times(args) -> list[ClaimResult]:
                 sweep_ms=sweep_ms,
                 claim_ms=claim_ms,
                 sweep_plan=_explain(sweep_sql),
-                claim_plan=_explain(claim_sql),
+                claim_plan=[line for sql in claim_sql for line in _explain(sql)],
             )
         )
     return results
@@ -544,10 +695,12 @@ def _claim_times(args) -> list[ClaimResult]:
 
 
 class Report:
-    def __init__(self):
-        self.lines: list[str] = []
+    def __init__(self, args):
+        self.args = args
         self.loop_rate = self.loop_count = self.in_process_rate = None
         self.pipeline: PipelineResult | None = None
+        self.latency: PipelineResult | None = None
+        self.reminders: ReminderResult | None = None
         self.claims: list[ClaimResult] = []
 
     def environment(self, broker_url: str) -> None:
@@ -566,12 +719,14 @@ class Report:
         )
 
     def print(self) -> None:
-        out = [f"Machine: {self.machine}", ""]
+        a = self.args
+        workers = f"{a.workers} worker process(es) x --pool={a.pool} --concurrency={a.concurrency}"
+        out = [f"Machine: {self.machine}", f"Workers: {workers}", ""]
         if self.pipeline is not None:
             p = self.pipeline
             out += [
-                f"1. Throughput: {p.notices} due SMS notices, beat sweeping every 1 s, {p.workers} worker "
-                f"processes x concurrency {p.concurrency}, fake Twilio in its own process",
+                f"1. Throughput: {p.notices} due SMS notices, beat sweeping every 1 s, the fake answering at "
+                "once (its own process)",
                 "",
                 f"   {'':44} {'notices/s':>10}",
                 f"   {'outbox: sweep + workers (end to end)':44} {p.rate:>10.1f}",
@@ -579,15 +734,37 @@ class Report:
                 f"   {'ratio outbox / plain loop':44} {p.rate / self.loop_rate:>10.2f}",
                 f"   {'notice_deliver in one process, no broker':44} {self.in_process_rate:>10.1f}",
                 "",
-                f"   sent {p.sent}, failed {p.failed}, in {p.elapsed:.1f} s (first sent after "
-                f"{p.first_sent_after:.1f} s); the fake accepted {p.messages} messages, {p.sent_twice} "
-                "of them twice",
+                *_pipeline_facts(p),
+                "",
+            ]
+        if self.latency is not None:
+            p = self.latency
+            out += [
+                f"2. Latency: {p.notices} due SMS notices, beat sweeping every 1 s, the fake answering each "
+                f"message after {a.latency_ms:.0f} ms",
+                "",
+                f"   outbox end to end: {p.rate:.1f} notices/s",
+                "",
+                *_pipeline_facts(p),
+                "",
+            ]
+        if self.reminders is not None:
+            r = self.reminders
+            out += [
+                f"3. Reminders: {r.reminders} due at the same moment, {a.reminder_lead:.0f} s after they "
+                f"were written; beat sweeping every 10 s, the fake answering after {a.latency_ms:.0f} ms",
+                "",
+                f"   sent - send_at: p50 {_late(r, r.late_p50, 0.5)}, p99 {_late(r, r.late_p99, 0.99)}, "
+                f"max {_late(r, r.late_max, 1.0)}",
+                f"   sent within 60 s of send_at: {r.within_60} of {r.reminders}; not sent "
+                f"{r.waited:.0f} s after send_at: {r.not_sent}",
+                f"   load average before / after: {r.load_before} / {r.load_after}",
                 "",
             ]
         if self.claims:
             due = self.claims[0].due
             out += [
-                f"2. Claim time with {due} due rows (median / p95 of the repeats, each rolled back)",
+                f"4. Claim time with {due} due rows (median / p95 of the repeats, each rolled back)",
                 "",
                 f"   {'future reminders':>16} {'table rows':>11} {'table size':>11} "
                 f"{'sweep: select+mark 1000':>24} {'claim one row':>15}",
@@ -600,9 +777,24 @@ class Report:
             last = self.claims[-1]
             out += ["", f"   The sweep's select with {last.future:,} future reminders:", ""]
             out += [f"     {line}" for line in last.sweep_plan]
-            out += ["", "   The claim's select:", ""]
+            out += ["", "   The claim's two queries:", ""]
             out += [f"     {line}" for line in last.claim_plan]
         print("\n".join(out))
+
+
+def _pipeline_facts(p: PipelineResult) -> list[str]:
+    return [
+        f"   sent {p.sent}, failed {p.failed}, in {p.elapsed:.1f} s (first sent after "
+        f"{p.first_sent_after:.1f} s); the fake accepted {p.messages} messages, {p.sent_twice} of them twice",
+        f"   load average before / after: {p.load_before} / {p.load_after}",
+    ]
+
+
+def _late(r: ReminderResult, seconds: float | None, quantile: float) -> str:
+    # Reminders still unsent when the wait ended are later than any that went out.
+    if r.not_sent > r.reminders * (1 - quantile) or seconds is None:
+        return f"> {r.waited:.0f} s"
+    return f"{seconds:.1f} s"
 
 
 def _ms(times: list[float]) -> str:

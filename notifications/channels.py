@@ -9,6 +9,8 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,11 +47,26 @@ class EmailMessage:
     text: str
     html: str
     attachments: list[Attachment] = field(default_factory=list)
+    # The display name of the From (the organisation's sender name); the address is always ours.
+    sender_name: str = ""
+
+
+def from_header(sender_name: str) -> str:
+    """ "Sender Name <address of DEFAULT_FROM_EMAIL>": an organisation signs its notices with its own name,
+    while the address stays the one our email service may send from (and the one SPF and DKIM vouch for).
+    Address quotes the name where it needs it and Django's mail encodes it for the header; the service
+    refused line breaks in it when it was saved, and any left are folded to spaces here."""
+    default_name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    name = " ".join(sender_name.split()) or default_name
+    return str(Address(display_name=name, addr_spec=address)) if name else address
 
 
 def send_email(message: EmailMessage) -> str:
     email = EmailMultiAlternatives(
-        subject=message.subject, body=message.text, from_email=settings.DEFAULT_FROM_EMAIL, to=[message.to]
+        subject=message.subject,
+        body=message.text,
+        from_email=from_header(message.sender_name),
+        to=[message.to],
     )
     email.attach_alternative(message.html, "text/html")
     for attachment in message.attachments:
@@ -89,7 +106,8 @@ class _EdgeHttpClient(TwilioHttpClient):
 
 # One client per thread, kept: its HTTP session keeps the connection to Twilio open between messages instead
 # of a new TCP and TLS handshake per message. Per thread, because a requests session is not thread-safe and
-# a worker sends a batch's messages from several threads (notifications.services.notices_deliver).
+# a worker of the threads pool (docker-compose.yml) sends from many threads at once, each thread a batch of
+# notices one after the other (notifications.services.notices_deliver).
 _clients = threading.local()
 
 

@@ -1,5 +1,6 @@
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from contacts.models import InviteMethod
 from notifications import channels
 from notifications.clock import db_now
 from notifications.models import Notification
-from notifications.rendering import as_email, render_notice
+from notifications.rendering import ACCOUNT_KINDS, as_email, render_notice
 from sessions_app.models import Participant, Session
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,18 @@ CLAIM_LEASE_SECONDS = 300
 # enough that the sweep does not queue a backlog again on every tick, short enough that a message lost
 # with the broker (a Redis restart) is re-sent within a minute or so.
 REHAND_SECONDS = 60
-# How many due rows one sweep hands over; the rest wait for the next tick.
-SWEEP_BATCH = 1000
+# The sweep locks and marks due rows this many at a time, each chunk in its own short transaction.
+SWEEP_CHUNK = 1000
+# The most due rows the sweep keeps handed over and not yet claimed (NOTIFICATION_SWEEP_QUEUE_ROWS): at the
+# 10 s tick a ceiling of 1,000 notices a second, above what the production workers send (docs/benchmarks.md),
+# so the sweep no longer limits delivery; a larger backlog waits in the table rather than in Redis. A row
+# still queued after the re-hand interval (workers slower than about 170 a second) is handed once more,
+# which costs its second task a claim that finds it taken, never a second message.
+SWEEP_QUEUE_ROWS = 10_000
+# Notices per delivery task (NOTIFICATION_DELIVERY_BATCH): one broker message, acknowledgement and task set-up
+# for this many notices instead of each. Small enough that a burst still spreads over many threads (each
+# sends its batch one notice after the other) and that a batch takes seconds, not minutes.
+DELIVERY_BATCH = 20
 
 
 def _seconds_setting(name: str, default: float) -> timedelta:
@@ -141,6 +152,26 @@ def host_notice_create(*, host: User, session: Session, kind: str, key: str, con
     return notification
 
 
+def account_notice_create(
+    *, organization_id: int | None, kind: str, recipient: str, key: str, context: dict
+) -> Notification:
+    """Queue an email about an account rather than a session (a team invitation, a new address to
+    confirm), handed over after commit. The link in it is derived when it is written, never stored."""
+    notification, _ = Notification.objects.get_or_create(
+        dedupe_key=f"{kind}:{key}",
+        defaults={
+            "organization_id": organization_id,
+            "kind": kind,
+            "channel": Notification.Channel.EMAIL,
+            "recipient": recipient,
+            "send_at": db_now(),
+            "context": context,
+        },
+    )
+    hand_over_after_commit([notification])
+    return notification
+
+
 def notices_cancel_pending(
     *,
     sessions: list[Session],
@@ -198,47 +229,55 @@ def hand_over_after_commit(notifications: list[Notification | None]) -> None:
     transaction.on_commit(hand_over)
 
 
-def _publish(notification_ids: list[int]) -> None:
-    """One delivery task per notice. When the broker refuses one, the rest are not tried (each refusal can
-    take seconds of connection retries) and lose their hand-over mark, so the next sweep hands them again
-    instead of waiting out the re-hand interval. The caller (a web request, the sweep) never fails here."""
-    from notifications.tasks import deliver_notice
+def _publish(notification_ids: list[int]) -> bool:
+    """One delivery task per NOTIFICATION_DELIVERY_BATCH notices. When the broker refuses one, the rest are
+    not tried (each refusal can take seconds of connection retries) and lose their hand-over mark, so the
+    next sweep hands them again instead of waiting out the re-hand interval. The caller (a web request, the
+    sweep, a batch handing back its rest) never fails here; it learns whether every task was published."""
+    from notifications.tasks import deliver_notices
 
-    for index, notification_id in enumerate(notification_ids):
+    size = max(1, int(getattr(settings, "NOTIFICATION_DELIVERY_BATCH", DELIVERY_BATCH)))
+    for start in range(0, len(notification_ids), size):
         try:
-            deliver_notice.delay(notification_id)
+            deliver_notices.delay(notification_ids[start : start + size])
         except Exception:  # noqa: BLE001 - any broker error: the sweep is the safety net
-            unsent = notification_ids[index:]
+            unsent = notification_ids[start:]
             logger.warning("Could not hand %s notices to the broker; the sweep will send them", len(unsent))
             Notification.objects.filter(pk__in=unsent, status=Notification.Status.PENDING).update(
                 handed_at=None
             )
-            return
+            return False
+    return True
+
+
+# What deciding, rendering and sending a notice reads besides the row, loaded with it in one query: the
+# participant (and their contact, for a STOP), the session with its host and organisation (the reader's
+# times, the cancellation window), the organisation that signs an email. A host's notice (host) and a
+# series' frequency are read only by the few notices that need them.
+_DELIVERY_RELATED = ("organization", "participant__contact", "session__host", "session__organization")
 
 
 def _claim(notification_id: int) -> Notification | None:
-    with transaction.atomic():
-        claimable = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=notification_id, status=Notification.Status.PENDING, send_at__lte=db_now())
-            .values_list("pk", flat=True)
-        )
-        if not claimable:
-            return None
-        # The claim's time is the database's, as is the lease it is compared with: a worker whose clock
-        # runs behind does not get a longer lease, nor one ahead a shorter. The hand-over that brought the
-        # row here is used up: if this attempt fails and the row comes due again (a retry, a lapsed
-        # claim), the next sweep hands it at once.
-        Notification.objects.filter(pk=notification_id).update(
-            status=Notification.Status.SENDING,
-            claimed_at=db_now(),
-            attempts=F("attempts") + 1,
-            handed_at=None,
-            updated_at=db_now(),
-        )
-        return Notification.objects.select_related(
-            "participant", "participant__contact", "host", "session", "session__host", "session__series"
-        ).get(pk=notification_id)
+    # One conditional UPDATE is the claim, committed on its own: of two workers claiming the same row, the
+    # second waits for the first's row lock and then finds the row no longer pending (PostgreSQL checks the
+    # WHERE again on the row it waited for), so exactly one claims it. The locks it can wait for are held
+    # for milliseconds (another claim, the sweep marking a chunk, a service withdrawing notices).
+    # The claim's time is the database's, as is the lease it is compared with: a worker whose clock runs
+    # behind does not get a longer lease, nor one ahead a shorter. The hand-over that brought the row here
+    # is used up: if this attempt fails and the row comes due again (a retry, a lapsed claim), the next
+    # sweep hands it at once.
+    claimed = Notification.objects.filter(
+        pk=notification_id, status=Notification.Status.PENDING, send_at__lte=db_now()
+    ).update(
+        status=Notification.Status.SENDING,
+        claimed_at=db_now(),
+        attempts=F("attempts") + 1,
+        handed_at=None,
+        updated_at=db_now(),
+    )
+    if not claimed:
+        return None
+    return Notification.objects.select_related(*_DELIVERY_RELATED).get(pk=notification_id)
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -248,19 +287,31 @@ def retry_delay(attempt: int) -> timedelta:
     return base * (1 + random.uniform(0, RETRY_JITTER))
 
 
+# The host's notices of a participant's answer (sessions_app.services.participant_answers).
+HOST_ANSWER_KINDS = (
+    Notification.Kind.PARTICIPANT_CANCELLED,
+    Notification.Kind.PARTICIPANT_ASKED_TIME,
+    Notification.Kind.PARTICIPANT_MESSAGE,
+)
+
+
 def _no_longer_applies(notification: Notification) -> str:
     """Why a notice claimed for sending must not go out after all, or "" when it still applies.
 
     The services withdraw pending notices when a session or participant changes, but a row a worker holds
     at that moment (or one orphaned by a dead worker and released later) escapes them: so the worker reads
     the session and participant again, after its claim, and decides here."""
+    if notification.kind in ACCOUNT_KINDS:
+        return _account_notice_no_longer_applies(notification)
     session, participant = notification.session, notification.participant
     if session is None or (participant is None and notification.host is None):
         return "Withdrawn: the recipient was removed."
     Kind = Notification.Kind
     if participant is not None and participant.removed_at is not None and notification.kind != Kind.REMOVED:
         return f"Withdrawn: {participant.name} was removed from the session."
-    if notification.kind in (Kind.CANCELLATION, Kind.REMOVED):
+    # A host's notice of a participant's answer tells what happened, even (above all) once the session was
+    # cancelled by it, ended, or moved to another host.
+    if notification.kind in (Kind.CANCELLATION, Kind.REMOVED, *HOST_ANSWER_KINDS):
         return ""
     if session.status == Session.Status.CANCELLED:
         return "Withdrawn: the session was cancelled."
@@ -272,6 +323,29 @@ def _no_longer_applies(notification: Notification) -> str:
         return "Withdrawn: the session is now with another host."
     if participant is not None and _CHANNEL_FOR_METHOD.get(participant.invite_method) is None:
         return f"Withdrawn: {participant.name} is set to receive no messages."
+    return ""
+
+
+def _account_notice_no_longer_applies(notification: Notification) -> str:
+    """An email about an account goes out only while its link still works: the invitation is still
+    waiting with the link this email was written for (a re-sent one has a new link and its own email), the
+    new address is still to be confirmed by an active account."""
+    from accounts.notices import email_change_user_of, invitation_of
+
+    if notification.kind == Notification.Kind.TEAM_INVITE:
+        invitation = invitation_of(notification)
+        if invitation is None:
+            return "Withdrawn: the invitation no longer exists."
+        if invitation.nonce != notification.context.get("nonce"):
+            return "Withdrawn: the invitation was sent again with a new link."
+        if invitation.status != "pending":
+            return f"Withdrawn: the invitation was {invitation.status}."
+        return ""
+    user = email_change_user_of(notification)
+    if user is None or not user.is_active:
+        return "Withdrawn: the account is no longer active."
+    if user.email == notification.context.get("new_email"):
+        return "Withdrawn: the address is already confirmed."
     return ""
 
 
@@ -288,6 +362,48 @@ def _follow_address(notification: Notification) -> None:
 
 def notice_deliver(*, notification_id: int) -> Notification | None:
     """Send one due notice once. Returns the row, or None when it was not due or another worker has it."""
+    notification = _deliver(notification_id)
+    if notification is not None:
+        # The moments were written by the database's clock; the caller gets them as they were stored.
+        notification.refresh_from_db(fields=["send_at", "sent_at", "updated_at"])
+    return notification
+
+
+def _batch_seconds() -> float:
+    # Half the task's soft time limit: the last notice claimed before it runs out still has its whole
+    # provider time-out before the soft limit, and the hard limit (which kills a prefork process mid-send,
+    # so its notice may go out twice) is never reached by a batch, only by a single stuck send.
+    return float(getattr(settings, "CELERY_TASK_SOFT_TIME_LIMIT", None) or 60) / 2
+
+
+def _worker_stopping() -> bool:
+    # Set in a worker's main process by a warm shutdown (a deploy): a thread of the threads pool then stops
+    # claiming, so the worker exits within one send rather than after the whole batch. The flags hold an
+    # exit code, and a clean one is 0: set means not None (nor False), as Celery reads them.
+    from celery.worker import state
+
+    return any(flag is not None and flag is not False for flag in (state.should_stop, state.should_terminate))
+
+
+def notices_deliver(*, notification_ids: list[int]) -> int:
+    """Send a batch of due notices (one delivery task) one after the other, each claimed just before it is
+    sent and finished before the next is claimed: a worker thread or process holds at most one claim at a
+    time, so a worker killed mid-batch leaves at most one notice per thread or process to go out twice.
+    Rows another worker has, or that are no longer due, are passed over.
+
+    A batch that has run for its time budget (half the task soft time limit), or whose worker is shutting
+    down, hands the rest back to the broker as a new task. Returns how many it claimed."""
+    started, claimed = time.monotonic(), 0
+    for index, notification_id in enumerate(notification_ids):
+        if index and (time.monotonic() - started > _batch_seconds() or _worker_stopping()):
+            _publish(notification_ids[index:])
+            break
+        if _deliver(notification_id) is not None:
+            claimed += 1
+    return claimed
+
+
+def _deliver(notification_id: int) -> Notification | None:
     notification = _claim(notification_id)
     if notification is None:
         return None
@@ -361,9 +477,6 @@ def _finish(notification: Notification, *, status: str, error: str = "", **field
     ).update(**fields)
     for name, value in fields.items():
         setattr(notification, name, value)
-    # The moments were written by the database's clock; the caller gets them as they were stored.
-    stamped = [name for name in ("send_at", "sent_at", "updated_at") if name in fields]
-    notification.refresh_from_db(fields=stamped)
     if status == Notification.Status.FAILED:
         logger.warning("Notice %s failed: %s", notification.pk, error)
     return notification
@@ -392,14 +505,14 @@ def _due():
     return pending.order_by("send_at")
 
 
-def notices_due_ids(*, limit: int = SWEEP_BATCH) -> list[int]:
+def notices_due_ids(*, limit: int = SWEEP_CHUNK) -> list[int]:
     """Ids of every notice due now, handed over or not, after releasing lapsed claims: for delivering in
     this process (notices_deliver_due)."""
     _lapsed_claims_release()
     return list(_due().values_list("pk", flat=True)[:limit])
 
 
-def notices_hand_over_due(*, limit: int = SWEEP_BATCH) -> list[int]:
+def notices_hand_over_due(*, limit: int | None = None) -> list[int]:
     """The periodic sweep (DESIGN.md rule 2): hand to the workers the due rows nobody has handed over in the
     last NOTIFICATION_REHAND_SECONDS, and return their ids.
 
@@ -408,31 +521,41 @@ def notices_hand_over_due(*, limit: int = SWEEP_BATCH) -> list[int]:
     is handed again once the mark is older than the re-hand interval. The rows are locked with SKIP LOCKED
     while they are marked, so two sweeps running at once (two beats) hand each row once.
 
-    The sweep only tops the broker's queue up to `limit` rows handed over and not yet claimed. A backlog
-    (reminders of many sessions starting at 9:00) then waits in the table rather than in Redis, the sweep's
-    own message never queues behind more than a batch, and no row sits in the queue long enough to be
-    handed a second time.
+    One sweep hands over every due row, SWEEP_CHUNK at a time, up to `limit` rows handed over and not yet
+    claimed (NOTIFICATION_SWEEP_QUEUE_ROWS), and stops early when half the sweep interval has gone, so
+    sweeps never overlap. Reminders of many sessions starting at 9:00 all go to the workers on the first
+    tick; a backlog beyond what the workers send in the re-hand interval waits in the table rather than in
+    Redis. The sweep's own message has a queue of its own (CELERY_TASK_ROUTES), so it never waits behind
+    the notices it handed over.
     """
     _lapsed_claims_release()
+    if limit is None:
+        limit = int(getattr(settings, "NOTIFICATION_SWEEP_QUEUE_ROWS", SWEEP_QUEUE_ROWS))
+    deadline = time.monotonic() + float(getattr(settings, "NOTIFICATION_SWEEP_SECONDS", 10)) / 2
     rehand_before = db_now() - _seconds_setting("NOTIFICATION_REHAND_SECONDS", REHAND_SECONDS)
-    with transaction.atomic():
-        due = _due()
-        queued = due.filter(handed_at__gte=rehand_before)[:limit].count()
-        ids = list(
-            due.filter(Q(handed_at__isnull=True) | Q(handed_at__lt=rehand_before))
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[: limit - queued]
-        )
-        Notification.objects.filter(pk__in=ids).update(handed_at=db_now())
-    _publish(ids)
-    return ids
+    queued = _due().filter(handed_at__gte=rehand_before)[:limit].count()
+    handed: list[int] = []
+    while (room := min(SWEEP_CHUNK, limit - queued - len(handed))) > 0:
+        # A chunk's rows are locked only while they are marked, not while the next chunk is found.
+        with transaction.atomic():
+            ids = list(
+                _due()
+                .filter(Q(handed_at__isnull=True) | Q(handed_at__lt=rehand_before))
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:room]
+            )
+            Notification.objects.filter(pk__in=ids).update(handed_at=db_now())
+        handed += ids
+        if not _publish(ids) or len(ids) < room or time.monotonic() > deadline:
+            break
+    return handed
 
 
 def notices_deliver_due() -> int:
     """Deliver every due notice in this process; used by tests and the management command."""
     delivered = 0
     for notification_id in notices_due_ids():
-        if notice_deliver(notification_id=notification_id) is not None:
+        if _deliver(notification_id) is not None:
             delivered += 1
     return delivered
 

@@ -2,13 +2,14 @@ from celery import shared_task
 from django.utils import timezone
 
 from notifications.models import SweepHeartbeat
-from notifications.services import notice_deliver, notices_hand_over_due
+from notifications.services import notices_deliver, notices_hand_over_due
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_notice(notification_id: int) -> None:
-    # Retries are scheduled in the row (send_at), not in the broker: see notice_deliver.
-    notice_deliver(notification_id=notification_id)
+def deliver_notices(notification_ids: list[int]) -> None:
+    # One task per batch of due notices, sent one after the other (notices_deliver). Retries are scheduled
+    # in the row (send_at), not in the broker.
+    notices_deliver(notification_ids=notification_ids)
 
 
 @shared_task(ignore_result=True)

@@ -2,7 +2,9 @@
 # Starts the web server, one Celery worker and beat together; Ctrl-C stops all three.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
-PORT=${PORT:-8000}
+# Exported: the settings derive the site's address (SITE_URL, in every join link) from it, and the worker
+# and beat build links in notices too (config/settings/base.py).
+export PORT=${PORT:-8000}
 CELERY="$(dirname "$PY")/celery"
 mkdir -p var/celery/queue var/celery/processed var/mail var/sms
 

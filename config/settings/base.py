@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -26,7 +27,17 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-0
 # any of them, and everything new is signed with DJANGO_SECRET_KEY.
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+
+def local_site_url(port: int) -> str:
+    """The site's address on one machine, where scripts/run.sh serves it on PORT."""
+    return f"http://127.0.0.1:{port}"
+
+
+# Join links and webhook addresses are built on SITE_URL. On one machine it follows PORT, which
+# scripts/run.sh passes to the web server, the worker and beat alike (the worker builds the links in
+# notices), so a link never points at a port nobody serves; production.py has no default at all.
+SITE_URL = env("SITE_URL", default=local_site_url(env.int("PORT", default=8000))).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -116,6 +127,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The public sign-up page (/signup/), where anyone can create an organisation and become its admin. Off by
+# default: a self-hosted installation creates its organisation with `manage.py create_organization`.
+ALLOW_SIGNUP = env.bool("ALLOW_SIGNUP", default=False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "sessions:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -239,7 +253,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The sweep of due notices has a queue of its own, which every worker also consumes: behind thousands of
+# notices it has just handed over, its next tick (and the heartbeat /healthz reads) would wait minutes.
+# Each queue names its own exchange and routing key; left to Celery's defaults both would get "celery".
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("sweep", Exchange("sweep"), routing_key="sweep"),
+)
+CELERY_TASK_ROUTES = {"notifications.tasks.sweep_due_notices": {"queue": "sweep"}}
 NOTIFICATION_SWEEP_SECONDS = env.float("NOTIFICATION_SWEEP_SECONDS", default=10.0)
+# How the sweep hands due notices over (notifications.services): one task per NOTIFICATION_DELIVERY_BATCH
+# notices, and at most NOTIFICATION_SWEEP_QUEUE_ROWS rows handed over and not yet claimed.
+NOTIFICATION_DELIVERY_BATCH = env.int("NOTIFICATION_DELIVERY_BATCH", default=20)
+NOTIFICATION_SWEEP_QUEUE_ROWS = env.int("NOTIFICATION_SWEEP_QUEUE_ROWS", default=10_000)
 # The delivery policy (notifications.services): a due row handed to the broker is handed again only after
 # NOTIFICATION_REHAND_SECONDS; a worker's claim on a row lapses after NOTIFICATION_CLAIM_LEASE_SECONDS (keep
 # it well above PROVIDER_TIMEOUT_SECONDS); retries wait NOTIFICATION_RETRY_BASE_SECONDS, doubling.
@@ -273,8 +299,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.complete_ended_sessions",
         "schedule": env.float("SESSION_COMPLETE_SECONDS", default=60.0),
     },
+    # Hosts' own calendars due a reading (every 15 minutes each): their busy times (issue 13).
+    "refresh-calendar-sources": {
+        "task": "sessions_app.tasks.refresh_calendar_sources",
+        "schedule": env.float("CALENDAR_SWEEP_SECONDS", default=300.0),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# A host's own calendar is read from the address they pasted: a request from our server to an address a user
+# chose (sessions_app.calendar_import). Private, loopback and link-local addresses are refused unless this
+# is on, as it is in development and tests, where the calendar is served on this machine.
+CALENDAR_FETCH_ALLOW_PRIVATE = env.bool("CALENDAR_FETCH_ALLOW_PRIVATE", default=False)
 
 # Every log record is cleared of join tokens when it is made (config.logging.configure); the handlers'
 # filter also clears the request that Django passes along with its records.

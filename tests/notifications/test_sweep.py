@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 def published(monkeypatch):
     """The ids handed to the broker, instead of publishing them."""
     ids: list[int] = []
-    monkeypatch.setattr(tasks.deliver_notice, "delay", ids.append)
+    monkeypatch.setattr(tasks.deliver_notices, "delay", ids.extend)
     return ids
 
 
@@ -156,16 +156,17 @@ def test_after_commit_hand_over_marks_the_notices_it_publishes(
     assert notices_hand_over_due() == []
 
 
-def test_notices_the_broker_refused_are_left_for_the_next_sweep(participants, monkeypatch):
+def test_notices_the_broker_refused_are_left_for_the_next_sweep(participants, monkeypatch, settings):
+    settings.NOTIFICATION_DELIVERY_BATCH = 1
     due = [_notice(p) for p in participants]
     published = []
 
-    def delay(notification_id):
+    def delay(notification_ids):
         if len(published) == 1:
             raise ConnectionError("Redis is down")
-        published.append(notification_id)
+        published.extend(notification_ids)
 
-    monkeypatch.setattr(tasks.deliver_notice, "delay", delay)
+    monkeypatch.setattr(tasks.deliver_notices, "delay", delay)
     handed = notices_hand_over_due()
 
     assert len(handed) == 3
@@ -173,7 +174,7 @@ def test_notices_the_broker_refused_are_left_for_the_next_sweep(participants, mo
     marks = dict(Notification.objects.filter(pk__in=[n.pk for n in due]).values_list("pk", "handed_at"))
     assert marks[handed[0]] is not None
     assert marks[handed[1]] is None and marks[handed[2]] is None
-    monkeypatch.setattr(tasks.deliver_notice, "delay", published.append)
+    monkeypatch.setattr(tasks.deliver_notices, "delay", published.extend)
     assert notices_hand_over_due() == handed[1:]
 
 

@@ -9,11 +9,13 @@ In a test, run it in a thread::
 
 or as its own process (it prints ``fake-twilio listening on http://127.0.0.1:PORT`` once it is up)::
 
-    python -m tests.support.fake_twilio --port 0 --record /tmp/sms.jsonl
+    python -m tests.support.fake_twilio --port 0 --record /tmp/sms.jsonl [--latency-ms 150]
 
 It answers ``POST /2010-04-01/Accounts/<sid>/Messages.json`` (form-encoded To, From, Body) with 201 and a
 message resource shaped like Twilio's, and records every accepted message: in ``messages`` (thread-safe)
-and, when a record file is given, as one JSON line per message appended to that file.
+and, when a record file is given, as one JSON line per message appended to that file. With a latency
+(``latency_ms``, ``--latency-ms``) it takes that long to answer each message request, as a real provider
+does (about 150 ms), while answering others at the same time.
 
 Failures are scriptable, in the thread with ``fail_next`` / ``reject_next`` / ``reset``, and for a separate
 process through the control endpoints that ``RemoteFakeTwilio`` wraps:
@@ -34,6 +36,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,9 +93,10 @@ class _Server(ThreadingHTTPServer):
 class FakeTwilio:
     """The fake server. Use as a context manager, or call start() and stop()."""
 
-    def __init__(self, *, port: int = 0, record_path: str | Path | None = None):
+    def __init__(self, *, port: int = 0, record_path: str | Path | None = None, latency_ms: float = 0):
         self._requested_port = port
         self.record_path = Path(record_path) if record_path else None
+        self.answer_delay = latency_ms / 1000
         self._lock = threading.Lock()
         self._messages: list[dict] = []
         self._requests: list[dict] = []
@@ -300,6 +304,8 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(data)
                 return None
+            if fake.answer_delay:
+                time.sleep(fake.answer_delay)
             form = {key: values[0] for key, values in parse_qs(raw.decode("utf-8")).items()}
             entry = {
                 "account_sid": match["account_sid"],
@@ -393,12 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--record", help="append each accepted message to this file as a JSON line")
+    parser.add_argument("--latency-ms", type=float, default=0, help="answer each message after this long")
     args = parser.parse_args(argv)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with FakeTwilio(port=args.port, record_path=args.record) as fake:
+    with FakeTwilio(port=args.port, record_path=args.record, latency_ms=args.latency_ms) as fake:
         print(f"fake-twilio listening on {fake.url}", flush=True)
         while not stop.wait(0.2):
             pass
