@@ -49,8 +49,15 @@ format: install
 clean:
 	rm -rf $(VENV) node_modules static/vendor var
 
-# Outbox throughput and claim time on PostgreSQL and Redis (docs/benchmarks.md). Needs DATABASE_URL and
+# Outbox throughput (against an instant and a 150 ms provider), 10,000 reminders due at once, and claim time,
+# on PostgreSQL and Redis with the production worker settings (docs/benchmarks.md). Needs DATABASE_URL and
 # CELERY_BROKER_URL; recreates its own database (bench_notices) and purges that broker's queue.
 .PHONY: bench-notices
 bench-notices: $(VENV)/.installed
 	$(PY) -m bench.notices $(BENCH_ARGS)
+
+# The host's pages under gunicorn, each as a share of a trivial page's throughput (docs/benchmarks.md, Pages).
+# Needs DATABASE_URL (PostgreSQL) and wrk; recreates its own database (bench_pages).
+.PHONY: bench-pages
+bench-pages: $(VENV)/.installed
+	$(PY) -m bench.pages $(BENCH_ARGS)

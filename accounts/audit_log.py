@@ -293,8 +293,15 @@ def _invitation(d: dict, w: _Words) -> str:
     return text
 
 
+# The order the page's filters read in; PostgreSQL's jsonb keeps an object's keys in an order of its own.
+FILTER_ORDER = ("member", "host", "action", "from", "until")
+
+
 def _export(d: dict, w: _Words) -> str:
-    return f"Filters: {w.pairs(d['filters'])}" if d.get("filters") else "All events"
+    if not d.get("filters"):
+        return "All events"
+    filters = d["filters"]
+    return f"Filters: {w.pairs({key: filters[key] for key in FILTER_ORDER if key in filters})}"
 
 
 def _before_after(d: dict, w: _Words) -> str:

@@ -39,6 +39,9 @@ class AxeReport:
 
     def check(self, label: str) -> None:
         self.visited.append(label)
+        # A live availability check greys its previous answer while it runs (the htmx indicator): that
+        # answer is stale on purpose, so axe measures the page once the check has come back.
+        self.page.wait_for_function("() => !document.querySelector('.htmx-request')")
         violations = axe_violations(self.page)
         if violations:
             self.found[f"{label} ({self.page.url})"] = violations
