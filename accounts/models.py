@@ -138,6 +138,11 @@ class Membership(models.Model):
         return self.role == self.Role.HOST or (self.role == self.Role.ADMIN and self.admin_hosts)
 
     @property
+    def books_for_chosen_hosts(self) -> bool:
+        """A scheduler an admin limited to some hosts (admins always book for every host)."""
+        return self.role == self.Role.SCHEDULER and not self.books_for_all_hosts
+
+    @property
     def role_label(self) -> str:
         return (
             "Admin and host" if self.role == self.Role.ADMIN and self.admin_hosts else self.get_role_display()

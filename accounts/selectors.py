@@ -26,7 +26,7 @@ def hosts_actor_may_act_for(*, actor: User) -> QuerySet[User]:
     membership = actor.membership
     if actor.is_scheduler:
         hosts = hosts_of_organization(organization_id=membership.organization_id)
-        if membership.role == Membership.Role.SCHEDULER and not membership.books_for_all_hosts:
+        if membership.books_for_chosen_hosts:
             hosts = hosts.filter(id__in=membership.bookable_hosts.values("id"))
         return hosts
     if actor.is_host:

@@ -254,12 +254,6 @@ class Session(models.Model):
         """The host may connect now: from CONNECT_LEAD before the start until the end."""
         return self.is_open and (at or timezone.now()) >= self.connect_opens_at
 
-    @property
-    def status_label(self) -> str:
-        """What the session page and dashboard say it is: a no-show as soon as it is marked, else its
-        state (Scheduled, Live, Completed) or how it was closed."""
-        return Outcome.NO_SHOW.label if self.no_show and not self.is_closed else self.state.label
-
     def cancel_offered(self, at: datetime | None = None) -> bool:
         """Cancel until 5 minutes after the start; after that the session can only be removed."""
         return (at or timezone.now()) <= self.start_at + CANCEL_GRACE

@@ -8,7 +8,7 @@ from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import User
 from accounts.selectors import hosts_actor_may_act_for
 from billing.models import Invoice, Refund
 from documents.models import Document
@@ -25,7 +25,7 @@ def sessions_visible_to(actor: User) -> QuerySet[Session]:
     membership = actor.membership
     if actor.is_scheduler:
         sessions = Session.objects.filter(organization_id=membership.organization_id)
-        if membership.role == Membership.Role.SCHEDULER and not membership.books_for_all_hosts:
+        if membership.books_for_chosen_hosts:
             sessions = sessions.filter(host_id__in=membership.bookable_hosts.values("id"))
         return sessions
     if actor.is_host:

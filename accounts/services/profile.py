@@ -14,7 +14,7 @@ from accounts.services.common import (
     check_zone,
     own_organization_id,
 )
-from accounts.tokens import derived_token, new_nonce
+from accounts.tokens import new_nonce
 from config.errors import ValidationFailedError
 
 EMAIL_CHANGE_MAX_AGE = timedelta(hours=24)
@@ -80,7 +80,7 @@ def email_change_request(*, actor: User, new_email: str) -> None:
         organization_id=own_organization_id(actor),
         kind="email_confirm",
         recipient=new_email,
-        key=f"email{actor.pk}:{derived_token('email', nonce)[:16]}",
+        key=f"email{actor.pk}:{nonce}",
         context={"user_id": actor.pk, "new_email": new_email},
     )
     audit_record(
