@@ -98,7 +98,8 @@ def sessions_upcoming_for(*, actor: User, host: User) -> QuerySet[Session]:
     )
     # Each participant's payment comes in the same query (a one-to-one), for the badge beside the name.
     participants = Participant.objects.select_related("payment").prefetch_related(
-        Prefetch("notifications", queryset=notices, to_attr="notices")
+        # Only the one the badge shows: PostgreSQL and SQLite pick it per participant (a window function).
+        Prefetch("notifications", queryset=notices[:1], to_attr="notices")
     )
     # Nothing is deleted or re-statused when a session leaves: the dashboard stops selecting it, and the
     # history keeps it as it ended.

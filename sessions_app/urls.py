@@ -44,6 +44,7 @@ urlpatterns = [
     path("sessions/new/", dashboard.session_schedule_view, name="schedule"),
     path("sessions/new/availability/", schedule_availability_view, name="schedule_availability"),
     path("sessions/<int:pk>/", dashboard.session_detail, name="detail"),
+    path("sessions/<int:pk>/manage-menu/", dashboard.session_manage_menu, name="manage_menu"),
     path("sessions/<int:pk>/connect/", dashboard.session_connect_view, name="connect"),
     path("sessions/<int:pk>/video-room/", dashboard.session_video_room, name="video_room"),
     path("sessions/<int:pk>/participants/add/", participants.participant_add_view, name="participant_add"),

@@ -93,23 +93,21 @@ def session_action_items(
 
 @register.simple_tag
 def session_actions(session: Session) -> list[SessionAction]:
-    """{% session_actions session as actions %}: the actions to offer, in menu order (worked out here unless
-    the view has already put them on the session as `actions`, as the dashboard does for all its rows)."""
-    actions = getattr(session, "actions", None)
-    return session_action_items(session) if actions is None else actions
+    """{% session_actions session as actions %}: the actions to offer, in menu order."""
+    return session_action_items(session)
 
 
-def prepare_session_rows(sessions, *, next_url: str, moment: datetime | None = None) -> None:
+def prepare_session_rows(sessions, *, next_url: str) -> None:
     """Give each session (and each of its `active_participants`) what its row of the dashboard or the
-    session page shows, worked out once: whether it is still open, its Manage actions and every address,
-    with the page to come back to. The templates then only print; a {% url %} or a property that reads the
-    clock, asked per row and per participant, was most of these pages' time."""
-    moment = moment or timezone.now()
+    session page shows, worked out once: whether it is still open and every address, with the page to come
+    back to. The templates then only print; a {% url %} or a property that reads the clock, asked per row
+    and per participant, was most of these pages' time. The Manage menu's items are not among them: the
+    menu fetches them when it opens (sessions:manage_menu)."""
     urls = SessionUrls(next_url)
     for session in sessions:
         session.open_now = session.is_open
-        session.actions = session_action_items(session, moment, urls)
         session.detail_url = urls("detail", session.pk)
+        session.manage_menu_url = urls("manage_menu", session.pk)
         session.connect_url = urls("connect", session.pk)
         session.add_participant_url = urls("participant_add", session.pk) + urls.next_query
         session.waiting_room_url = urls("waiting_room", session.pk) + urls.next_query

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 
 from config.errors import ApplicationError
 from documents.selectors import documents_status_for_session
@@ -16,7 +17,7 @@ from sessions_app.selectors import (
     sessions_upcoming_for,
 )
 from sessions_app.services import session_connect, session_schedule
-from sessions_app.templatetags.session_actions import prepare_session_rows
+from sessions_app.templatetags.session_actions import prepare_session_rows, session_action_items
 from sessions_app.timefmt import in_zone
 from sessions_app.video import video_provider
 from sessions_app.views.common import form_error, host_required, refuse_method
@@ -145,6 +146,22 @@ def session_detail(request, pk: int):
                 return_to=request.get_full_path(),
             ),
         },
+    )
+
+
+@never_cache
+@login_required
+def session_manage_menu(request, pk: int):
+    """The items of a dashboard row's Manage menu, fetched when the menu opens (htmx), so they are as the
+    session is at that moment. Rendered for every row up front they were a third of the dashboard's work
+    (docs/benchmarks.md, Pages); the session page lists the same actions as its Quick actions."""
+    session = session_get_for(actor=request.user, pk=pk)
+    if refused := refuse_method(request, "GET"):
+        return refused
+    return render(
+        request,
+        "sessions_app/_session_manage_items.html",
+        {"session": session, "actions": session_action_items(session)},
     )
 
 

@@ -35,7 +35,36 @@ def _open_menu(page: "Page", session: Session):
     row.get_by_role("button", name="Manage").click()
     menu = row.locator(".dropdown-menu")
     expect(menu).to_be_visible()
+    # Its items are fetched as it opens.
+    expect(menu.locator("[data-action]").first).to_be_visible()
     return menu
+
+
+def test_the_manage_menu_offers_what_the_session_allows_when_it_is_opened(page, live_server, host):
+    session = _session(host, start=timezone.now() - timedelta(minutes=5))
+    log_in(page, live_server, host)
+    expect(page.locator(f"[data-session-id='{session.pk}']")).to_be_visible()
+    # The host connects from another tab after this dashboard was drawn: the menu, opened now, says so.
+    Session.objects.filter(pk=session.pk).update(status=Session.Status.LIVE, host_connected_at=timezone.now())
+
+    menu = _open_menu(page, session)
+    expect(menu.locator("[data-action='reschedule']")).to_have_class(re.compile(r"\bdisabled\b"))
+    expect(menu.locator("[data-action='reschedule']")).to_contain_text("Not while the host is connected")
+    expect(menu.get_by_role("link", name="Mark no-show")).to_be_visible()
+
+
+def test_a_manage_menu_that_cannot_load_says_so_and_leads_to_the_session(page, live_server, host):
+    session = _session(host)
+    page.route("**/manage-menu/", lambda route: route.fulfill(status=500, body="Server error"))
+    log_in(page, live_server, host)
+    row = page.locator(f"[data-session-id='{session.pk}']")
+    page.wait_for_load_state("load")
+    row.get_by_role("button", name="Manage").click()
+
+    failure = row.get_by_role("alert")
+    expect(failure).to_contain_text("The actions could not be loaded.")
+    failure.get_by_role("link", name="Open the session").click()
+    expect(page.locator("#quick-actions").get_by_role("link", name="Reschedule")).to_be_visible()
 
 
 def test_host_reschedules_with_a_reason_after_seeing_the_slot_is_available(

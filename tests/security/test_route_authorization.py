@@ -143,6 +143,7 @@ def _deactivated_member(world: World) -> dict:
 
 ROUTES: dict[str, Route] = {
     "sessions:detail": Route(_session),
+    "sessions:manage_menu": Route(_session),
     "sessions:connect": Route(_session),
     "sessions:video_room": Route(_session),
     "sessions:participant_add": Route(_session, _new_person),

@@ -230,7 +230,7 @@ def test_reschedule_into_the_past_is_refused_by_the_form(client, host, session):
 def test_a_live_session_cannot_be_rescheduled(client, host, session):
     Session.objects.filter(pk=session.pk).update(status=Session.Status.LIVE)
     client.force_login(host)
-    menu = client.get(reverse("sessions:dashboard")).content.decode()
+    menu = client.get(url("manage_menu", session)).content.decode()
     assert "Not while the host is connected to the session." in menu
     assert f'href="{url("reschedule", session)}"' not in menu
     day, _ = in_days(3, time(10, 0), host.time_zone)
@@ -425,9 +425,9 @@ def test_cancel_after_five_minutes_becomes_remove_in_the_menu_and_quick_actions(
     cancel, remove = f'href="{url("cancel", session)}"', f'href="{url("remove", session)}"'
     for minutes, offered, hidden in [(-60, cancel, remove), (5, cancel, remove), (6, remove, cancel)]:
         with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
-            dashboard = client.get(reverse("sessions:dashboard")).content.decode()
+            menu = client.get(url("manage_menu", session)).content.decode()
             detail = client.get(url("detail", session)).content.decode()
-        for page in (dashboard, detail):
+        for page in (menu, detail):
             assert offered in page and hidden not in page, minutes
     assert "Quick actions" in detail
 
@@ -436,8 +436,10 @@ def test_every_menu_item_leads_to_a_working_page(client, host, other_host, sessi
     client.force_login(host)
     with time_machine.travel(session.start_at + timedelta(minutes=1), tick=False):
         dashboard = client.get(reverse("sessions:dashboard")).content.decode()
+        assert f'hx-get="{url("manage_menu", session)}"' in dashboard
+        menu = client.get(url("manage_menu", session)).content.decode()
         for name in ["reschedule", "change_end", "schedule_next", "no_show", "reassign", "cancel"]:
-            assert f'href="{url(name, session)}"' in dashboard, name
+            assert f'href="{url(name, session)}"' in menu, name
             assert client.get(url(name, session)).status_code == 200
 
 
