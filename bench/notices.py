@@ -409,17 +409,23 @@ class PipelineResult:
 
 
 def _status_counts(ids: list[int]) -> dict[str, int]:
+    """How many of the run's notices are in each status. Polled while the workers run, so it must cost them
+    little: the run's rows were written together (consecutive ids, nothing else writes to this database),
+    so a range of ids finds them; a list of 10,000 ids polled ten times a second took 0.4 of a core."""
     from django.db.models import Count
 
     from notifications.models import Notification
 
-    return dict(
-        Notification.objects.filter(pk__in=ids)
+    counts = dict(
+        Notification.objects.filter(pk__gte=min(ids), pk__lte=max(ids))
         .order_by()
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
+    if sum(counts.values()) != len(ids):
+        raise RuntimeError(f"The run's ids are not one range: {sum(counts.values())} rows for {len(ids)} ids")
+    return counts
 
 
 def _done(counts: dict[str, int]) -> int:
@@ -670,11 +676,11 @@ def _claim_times(args) -> list[ClaimResult]:
         if len(handed) != args.due:
             raise RuntimeError(f"The sweep handed {len(handed)} rows, expected {args.due}")
         with CaptureQueriesContext(connection) as queries:
-            _timed(lambda: services._claim(due_ids[0]), 1)
+            _timed(lambda: services._claim([due_ids[0]]), 1)
         # The claim's own statements (the UPDATE and the read of the row), without the savepoints of _timed.
         claim_sql = [q["sql"] for q in queries if q["sql"].startswith(("UPDATE", "SELECT"))]
-        claim_ms, claimed = _timed(lambda: services._claim(next(claims)), args.repeats)
-        if claimed is None:
+        claim_ms, claimed = _timed(lambda: services._claim([next(claims)]), args.repeats)
+        if not claimed:
             raise RuntimeError("The claim found no due row")
         results.append(
             ClaimResult(

@@ -4,8 +4,9 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connections, router, transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from accounts.models import User
@@ -25,8 +26,9 @@ MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 30
 RETRY_JITTER = 0.2
 # A row claimed by a worker that then died goes back to pending after this long
-# (NOTIFICATION_CLAIM_LEASE_SECONDS). It must outlast the slowest send (PROVIDER_TIMEOUT_SECONDS and the
-# rendering), or a live worker's notice would be sent a second time.
+# (NOTIFICATION_CLAIM_LEASE_SECONDS). It must outlast what a batch takes to reach its rows (its time budget,
+# half the task's soft time limit, a tenth of the lease by default) plus the slowest send
+# (PROVIDER_TIMEOUT_SECONDS and the rendering), or a live worker's notice would be sent a second time.
 CLAIM_LEASE_SECONDS = 300
 # A due row handed to the broker is not handed again for this long (NOTIFICATION_REHAND_SECONDS): long
 # enough that the sweep does not queue a backlog again on every tick, short enough that a message lost
@@ -44,11 +46,21 @@ SWEEP_QUEUE_ROWS = 10_000
 # for this many notices instead of each. Small enough that a burst still spreads over many threads (each
 # sends its batch one notice after the other) and that a batch takes seconds, not minutes.
 DELIVERY_BATCH = 20
+# A batch decides each notice (does it still apply, to which address, has the person opted out) on what the
+# database said at most this long before the send: a batch that has spent longer than this on the provider
+# reads its remaining rows again, in one query. The services leave a claimed row to this check
+# (notices_cancel_pending), so it must stay as fresh as it was when each row was claimed just before its
+# send; with a provider answering at once a whole batch goes out on its first read.
+FRESH_READ_SECONDS = 1.0
 
 
 def _seconds_setting(name: str, default: float) -> timedelta:
     # Read at call time, so override_settings and a worker's environment both apply.
     return timedelta(seconds=float(getattr(settings, name, default)))
+
+
+def _delivery_batch() -> int:
+    return max(1, int(getattr(settings, "NOTIFICATION_DELIVERY_BATCH", DELIVERY_BATCH)))
 
 
 _CHANNEL_FOR_METHOD = {
@@ -181,7 +193,7 @@ def notices_cancel_pending(
 ) -> int:
     """Withdraw notices not yet sent (reminders of a moved or cancelled session, invites of a removed
     participant), in one query for any number of sessions. Rows a worker is sending right now are left to
-    finish: the worker checks again before it sends (notice_deliver)."""
+    finish: the worker checks again before it sends (notices_deliver, FRESH_READ_SECONDS)."""
     rows = Notification.objects.filter(session__in=sessions, status=Notification.Status.PENDING)
     if participants is not None:
         rows = rows.filter(participant__in=participants)
@@ -236,7 +248,7 @@ def _publish(notification_ids: list[int]) -> bool:
     sweep, a batch handing back its rest) never fails here; it learns whether every task was published."""
     from notifications.tasks import deliver_notices
 
-    size = max(1, int(getattr(settings, "NOTIFICATION_DELIVERY_BATCH", DELIVERY_BATCH)))
+    size = _delivery_batch()
     for start in range(0, len(notification_ids), size):
         try:
             deliver_notices.delay(notification_ids[start : start + size])
@@ -257,27 +269,92 @@ def _publish(notification_ids: list[int]) -> bool:
 _DELIVERY_RELATED = ("organization", "participant__contact", "session__host", "session__organization")
 
 
-def _claim(notification_id: int) -> Notification | None:
-    # One conditional UPDATE is the claim, committed on its own: of two workers claiming the same row, the
-    # second waits for the first's row lock and then finds the row no longer pending (PostgreSQL checks the
-    # WHERE again on the row it waited for), so exactly one claims it. The locks it can wait for are held
-    # for milliseconds (another claim, the sweep marking a chunk, a service withdrawing notices).
-    # The claim's time is the database's, as is the lease it is compared with: a worker whose clock runs
-    # behind does not get a longer lease, nor one ahead a shorter. The hand-over that brought the row here
-    # is used up: if this attempt fails and the row comes due again (a retry, a lapsed claim), the next
-    # sweep hands it at once.
-    claimed = Notification.objects.filter(
-        pk=notification_id, status=Notification.Status.PENDING, send_at__lte=db_now()
-    ).update(
-        status=Notification.Status.SENDING,
-        claimed_at=db_now(),
-        attempts=F("attempts") + 1,
-        handed_at=None,
-        updated_at=db_now(),
+def _update_returning_pks(rows: QuerySet, **values) -> list[int]:
+    """rows.update(**values), returning the primary keys of the rows it changed (UPDATE ... RETURNING, on
+    PostgreSQL and SQLite 3.35+). Which rows a conditional UPDATE took is known only to the statement itself:
+    a SELECT after it could not tell them from rows another worker took at the same moment."""
+    using = router.db_for_write(rows.model)
+    query = rows.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    statement, params = query.get_compiler(using).as_sql()
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{statement} RETURNING {connection.ops.quote_name(rows.model._meta.pk.column)}", params
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _read(notification_ids: list[int]) -> list[Notification]:
+    """The rows with what delivering them reads, in one query, in the order of the ids."""
+    rows = Notification.objects.select_related(*_DELIVERY_RELATED).filter(pk__in=notification_ids).order_by()
+    by_id = {row.pk: row for row in rows}
+    return [by_id[pk] for pk in notification_ids if pk in by_id]
+
+
+def _claim(notification_ids: list[int]) -> list[Notification]:
+    """Claim those of the rows that are pending and due, and return them loaded for delivery, in the order
+    given: two queries however many rows. The rows another worker has, or that are not due, are left alone.
+
+    One conditional UPDATE is the claim, committed on its own: of two workers claiming the same row, the
+    second waits for the first's row lock and then finds the row no longer pending (PostgreSQL checks the
+    WHERE again on the row it waited for), so exactly one claims it. The locks it can wait for are held for
+    milliseconds (another claim, the sweep marking a chunk, a service withdrawing notices).
+    The claim's time is the database's, as is the lease it is compared with: a worker whose clock runs
+    behind does not get a longer lease, nor one ahead a shorter. The hand-over that brought the row here is
+    used up: if this attempt fails and the row comes due again (a retry, a lapsed claim), the next sweep
+    hands it at once."""
+    notification_ids = list(dict.fromkeys(notification_ids))
+    if not notification_ids:
+        return []
+    claimed = set(
+        _update_returning_pks(
+            Notification.objects.filter(
+                pk__in=notification_ids, status=Notification.Status.PENDING, send_at__lte=db_now()
+            ),
+            status=Notification.Status.SENDING,
+            claimed_at=db_now(),
+            attempts=F("attempts") + 1,
+            handed_at=None,
+            updated_at=db_now(),
+        )
     )
     if not claimed:
-        return None
-    return Notification.objects.select_related(*_DELIVERY_RELATED).get(pk=notification_id)
+        return []
+    return _read([pk for pk in notification_ids if pk in claimed])
+
+
+def _still_held(notifications: list[Notification]) -> list[Notification]:
+    """The claimed rows read again, without those this worker no longer holds: a claim that lapsed while the
+    batch waited for the provider was released, and its row may be with another worker already."""
+    held = {n.pk: n.claimed_at for n in notifications}
+    return [
+        row
+        for row in _read(list(held))
+        if row.status == Notification.Status.SENDING and row.claimed_at == held[row.pk]
+    ]
+
+
+def _give_back(notifications: list[Notification]) -> None:
+    """Rows a batch claimed and will not reach (its time is up, its worker is stopping) go back to pending as
+    they were before the claim, attempt count included, and to the broker as a new task. Only rows this
+    worker still holds: one whose claim lapsed may be with another worker."""
+    returned = _update_returning_pks(
+        Notification.objects.filter(
+            pk__in=[n.pk for n in notifications],
+            status=Notification.Status.SENDING,
+            claimed_at__in={n.claimed_at for n in notifications},
+        ),
+        status=Notification.Status.PENDING,
+        attempts=F("attempts") - 1,
+        # Marked as handed over, as the publishing below does it, so that the sweep does not queue them once
+        # more while they wait in the broker; a refused publish clears the mark (_publish).
+        handed_at=db_now(),
+        updated_at=db_now(),
+    )
+    if returned:
+        returned = set(returned)
+        _publish([n.pk for n in notifications if n.pk in returned])
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -352,20 +429,24 @@ def _account_notice_no_longer_applies(notification: Notification) -> str:
 def _follow_address(notification: Notification) -> None:
     """A notice claimed before the host corrected the participant's address goes to the current one."""
     participant = notification.participant
-    if participant is None or not participant.address:
+    # Read once: a phone number is formatted anew on every read.
+    address = participant.address if participant is not None else ""
+    if not address:
         return
     channel = _CHANNEL_FOR_METHOD[participant.invite_method]
-    if (notification.channel, notification.recipient) != (channel, participant.address):
-        notification.channel, notification.recipient = channel, participant.address
-        Notification.objects.filter(pk=notification.pk).update(channel=channel, recipient=participant.address)
+    if (notification.channel, notification.recipient) != (channel, address):
+        notification.channel, notification.recipient = channel, address
+        Notification.objects.filter(pk=notification.pk).update(channel=channel, recipient=address)
 
 
 def notice_deliver(*, notification_id: int) -> Notification | None:
     """Send one due notice once. Returns the row, or None when it was not due or another worker has it."""
-    notification = _deliver(notification_id)
-    if notification is not None:
-        # The moments were written by the database's clock; the caller gets them as they were stored.
-        notification.refresh_from_db(fields=["send_at", "sent_at", "updated_at"])
+    claimed = _claim([notification_id])
+    if not claimed:
+        return None
+    notification = _deliver(claimed[0])
+    # The moments were written by the database's clock; the caller gets them as they were stored.
+    notification.refresh_from_db(fields=["send_at", "sent_at", "updated_at"])
     return notification
 
 
@@ -386,27 +467,33 @@ def _worker_stopping() -> bool:
 
 
 def notices_deliver(*, notification_ids: list[int]) -> int:
-    """Send a batch of due notices (one delivery task) one after the other, each claimed just before it is
-    sent and finished before the next is claimed: a worker thread or process holds at most one claim at a
-    time, so a worker killed mid-batch leaves at most one notice per thread or process to go out twice.
-    Rows another worker has, or that are no longer due, are passed over.
+    """Send a batch of due notices (one delivery task): claim them all at once, then send them one after the
+    other, each outcome recorded before the next send. A worker killed mid-batch has therefore at most one
+    notice per thread or process that the provider took and the row does not say, the only one that can go
+    out twice; the rows it claimed and never reached go back to pending when their claim lapses
+    (_lapsed_claims_release). Rows another worker has, or that are no longer due, are passed over.
 
     A batch that has run for its time budget (half the task soft time limit), or whose worker is shutting
-    down, hands the rest back to the broker as a new task. Returns how many it claimed."""
-    started, claimed = time.monotonic(), 0
-    for index, notification_id in enumerate(notification_ids):
-        if index and (time.monotonic() - started > _batch_seconds() or _worker_stopping()):
-            _publish(notification_ids[index:])
+    down, gives the rows it has not reached back and hands them to the broker as a new task. Returns how
+    many notices it delivered (sent, failed, withdrawn or put back for a retry)."""
+    started = time.monotonic()
+    claimed = _claim(notification_ids)
+    read_at, delivered = time.monotonic(), 0
+    while claimed:
+        if delivered and (time.monotonic() - started > _batch_seconds() or _worker_stopping()):
+            _give_back(claimed)
             break
-        if _deliver(notification_id) is not None:
-            claimed += 1
-    return claimed
+        if time.monotonic() - read_at > FRESH_READ_SECONDS:
+            claimed, read_at = _still_held(claimed), time.monotonic()
+            if not claimed:
+                break
+        _deliver(claimed.pop(0))
+        delivered += 1
+    return delivered
 
 
-def _deliver(notification_id: int) -> Notification | None:
-    notification = _claim(notification_id)
-    if notification is None:
-        return None
+def _deliver(notification: Notification) -> Notification:
+    """Decide, render, send and record one claimed notice."""
     if reason := _no_longer_applies(notification):
         return _finish(notification, status=Notification.Status.WITHDRAWN, error=reason)
     _follow_address(notification)
@@ -552,12 +639,12 @@ def notices_hand_over_due(*, limit: int | None = None) -> list[int]:
 
 
 def notices_deliver_due() -> int:
-    """Deliver every due notice in this process; used by tests and the management command."""
-    delivered = 0
-    for notification_id in notices_due_ids():
-        if _deliver(notification_id) is not None:
-            delivered += 1
-    return delivered
+    """Deliver every due notice in this process, in the workers' batches; used by tests and the management
+    command."""
+    due, size = notices_due_ids(), _delivery_batch()
+    return sum(
+        notices_deliver(notification_ids=due[start : start + size]) for start in range(0, len(due), size)
+    )
 
 
 def notices_erase_recipient(*, participants: list[Participant]) -> int:

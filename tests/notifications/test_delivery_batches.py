@@ -1,7 +1,7 @@
 """Notices at the provider's speed: the sweep hands every due row over in one tick, one delivery task carries
-a batch of notices, a batch claims one notice at a time, and a delivery costs the same few queries whatever
-the batch (issue: notices at the speed of the provider). With real processes: tests/integration and
-bench/notices.py."""
+a batch of notices, a batch claims its notices in one query and reads them in another, and records each
+outcome before the next send (issue: notices at the speed of the provider). With real processes:
+tests/integration and bench/notices.py."""
 
 from datetime import timedelta
 
@@ -15,8 +15,9 @@ from config.celery import app as celery_app
 from contacts.models import InviteMethod
 from notifications import channels, services, tasks
 from notifications.models import Notification
-from notifications.services import notices_deliver, notices_hand_over_due
+from notifications.services import notice_deliver, notices_deliver, notices_deliver_due, notices_hand_over_due
 from sessions_app.models import Participant, Session
+from sessions_app.services import session_cancel
 from tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,19 @@ def _statuses(ids: list[int]) -> list[str]:
     return [by_id[pk] for pk in ids]
 
 
+def _attempts(ids: list[int]) -> list[int]:
+    by_id = dict(Notification.objects.filter(pk__in=ids).values_list("pk", "attempts"))
+    return [by_id[pk] for pk in ids]
+
+
+def _taken_over(notification_id: int) -> None:
+    """This worker's claim on the row lapsed (its lease ran out while it waited), and another worker has
+    claimed the row since."""
+    Notification.objects.filter(pk=notification_id).update(claimed_at=timezone.now() - timedelta(hours=1))
+    services._lapsed_claims_release()
+    assert len(services._claim([notification_id])) == 1
+
+
 def test_one_sweep_hands_over_every_due_row_however_many_chunks_it_takes(host, tasks_published, monkeypatch):
     monkeypatch.setattr(services, "SWEEP_CHUNK", 10)
     due = _due_sms(host, 35)
@@ -83,7 +97,7 @@ def test_the_sweep_stops_at_the_rows_queued_and_not_yet_claimed(host, tasks_publ
 
     assert len(notices_hand_over_due()) == 25
     assert notices_hand_over_due() == []
-    services._claim(tasks_published[0][0])
+    services._claim([tasks_published[0][0]])
     assert len(notices_hand_over_due()) == 1
 
 
@@ -111,26 +125,53 @@ def test_one_delivery_task_carries_a_batch_of_notices(host, tasks_published, set
     assert sorted(handed) == sorted(due)
 
 
-def test_a_batch_holds_one_claim_at_a_time(host, monkeypatch):
+def test_a_batch_claim_takes_only_the_rows_pending_and_due(host):
+    due = _due_sms(host, 2)
+    later = _due_sms(host, 1, send_at=timezone.now() + timedelta(hours=1))
+    sent, withdrawn, elsewhere = _due_sms(host, 3)
+    Notification.objects.filter(pk=sent).update(status=Notification.Status.SENT)
+    Notification.objects.filter(pk=withdrawn).update(status=Notification.Status.WITHDRAWN)
+    services._claim([elsewhere])
+    others = [*later, sent, withdrawn, elsewhere]
+    before = list(
+        Notification.objects.filter(pk__in=others).values_list("pk", "attempts", "claimed_at", "status")
+    )
+
+    claimed = services._claim([elsewhere, due[1], *later, sent, due[0], withdrawn])
+
+    assert [n.pk for n in claimed] == [due[1], due[0]]
+    assert _statuses(due) == [Notification.Status.SENDING] * 2
+    assert _attempts(due) == [1, 1]
+    assert sorted(before) == sorted(
+        Notification.objects.filter(pk__in=others).values_list("pk", "attempts", "claimed_at", "status")
+    )
+
+
+def test_a_batch_records_each_outcome_before_the_next_send(host, monkeypatch):
     due = _due_sms(host, 5)
-    claimed_while_sending = []
+    recorded_at_each_send = []
 
     def send_text(*, channel, to, body):
-        claimed_while_sending.append(Notification.objects.filter(status=Notification.Status.SENDING).count())
+        recorded_at_each_send.append(Notification.objects.filter(status=Notification.Status.SENT).count())
         return f"SM{to}"
 
     monkeypatch.setattr(channels, "send_text", send_text)
 
     assert notices_deliver(notification_ids=due) == 5
 
-    # A worker killed mid-batch leaves one notice per thread that may have reached the provider, not five.
-    assert claimed_while_sending == [1, 1, 1, 1, 1]
+    # A worker killed mid-batch leaves one notice per thread that the provider took and its row does not say
+    # (the only one that can go out twice), not the whole batch.
+    assert recorded_at_each_send == [0, 1, 2, 3, 4]
     assert _statuses(due) == [Notification.Status.SENT] * 5
 
 
 @pytest.mark.parametrize("stop", ["budget", "warm shutdown"])
-def test_a_batch_hands_the_rest_back_when_its_time_is_up(host, tasks_published, monkeypatch, stop):
+def test_a_batch_gives_back_what_it_did_not_reach_when_its_time_is_up(
+    host, tasks_published, monkeypatch, stop
+):
     due = _due_sms(host, 4)
+    # A retry: the claim made it the third attempt, which the rows not reached must not have used up.
+    Notification.objects.filter(pk__in=due).update(attempts=2)
     monkeypatch.setattr(channels, "send_text", lambda *, channel, to, body: f"SM{to}")
     if stop == "budget":
         monkeypatch.setattr(services, "_batch_seconds", lambda: 0.0)
@@ -140,13 +181,41 @@ def test_a_batch_hands_the_rest_back_when_its_time_is_up(host, tasks_published, 
     assert notices_deliver(notification_ids=due) == 1
 
     assert _statuses(due) == [Notification.Status.SENT] + [Notification.Status.PENDING] * 3
+    assert _attempts(due) == [3, 2, 2, 2]
     assert tasks_published == [due[1:]]
+    # Handed over as they were published: the sweep does not queue them a second time meanwhile.
+    assert notices_hand_over_due() == []
+
+
+def test_a_batch_gives_back_only_the_rows_it_still_holds(host, tasks_published, monkeypatch):
+    due = _due_sms(host, 3)
+    monkeypatch.setattr(services, "_batch_seconds", lambda: 0.0)
+    monkeypatch.setattr(services, "FRESH_READ_SECONDS", 3600)
+
+    def send_text(*, channel, to, body):
+        _taken_over(due[2])
+        return f"SM{to}"
+
+    monkeypatch.setattr(channels, "send_text", send_text)
+
+    assert notices_deliver(notification_ids=due) == 1
+
+    taken = Notification.objects.get(pk=due[2])
+    assert _statuses(due) == [
+        Notification.Status.SENT,
+        Notification.Status.PENDING,
+        Notification.Status.SENDING,
+    ]
+    assert taken.claimed_at > timezone.now() - timedelta(minutes=1)
+    # This batch's attempt and the other worker's.
+    assert taken.attempts == 2
+    assert tasks_published == [[due[1]]]
 
 
 def test_a_batch_passes_over_rows_that_are_not_due_or_already_claimed(host, monkeypatch):
     due = _due_sms(host, 2)
     later = _due_sms(host, 1, send_at=timezone.now() + timedelta(hours=1))
-    services._claim(due[0])
+    services._claim([due[0]])
     sent = []
     monkeypatch.setattr(channels, "send_text", lambda *, channel, to, body: sent.append(to) or "SM1")
 
@@ -156,19 +225,96 @@ def test_a_batch_passes_over_rows_that_are_not_due_or_already_claimed(host, monk
     assert len(sent) == 1
 
 
+def test_a_slow_batch_reads_its_rows_again_and_withdraws_what_no_longer_applies(host, monkeypatch):
+    due = _due_sms(host, 3)
+    session = Notification.objects.get(pk=due[0]).session
+    # Every send takes longer than a read stays fresh (a provider at its time-out).
+    monkeypatch.setattr(services, "FRESH_READ_SECONDS", 0)
+    sent = []
+
+    def send_text(*, channel, to, body):
+        if not sent:
+            # Cancelling withdraws pending notices only: the batch's other rows are claimed, so it is the
+            # batch that must notice.
+            session_cancel(actor=host, session=session, reason="Unwell")
+        sent.append(to)
+        return f"SM{to}"
+
+    monkeypatch.setattr(channels, "send_text", send_text)
+
+    assert notices_deliver(notification_ids=due) == 3
+
+    assert len(sent) == 1
+    assert _statuses(due) == [Notification.Status.SENT] + [Notification.Status.WITHDRAWN] * 2
+    assert set(Notification.objects.filter(pk__in=due[1:]).values_list("last_error", flat=True)) == {
+        "Withdrawn: the session was cancelled."
+    }
+
+
+def test_a_slow_batch_does_not_send_a_row_whose_claim_lapsed_meanwhile(host, monkeypatch):
+    due = _due_sms(host, 3)
+    monkeypatch.setattr(services, "FRESH_READ_SECONDS", 0)
+    sent = []
+
+    def send_text(*, channel, to, body):
+        if not sent:
+            _taken_over(due[1])
+        sent.append(to)
+        return f"SM{to}"
+
+    monkeypatch.setattr(channels, "send_text", send_text)
+
+    assert notices_deliver(notification_ids=due) == 2
+
+    numbers = dict(Notification.objects.filter(pk__in=due).values_list("pk", "recipient"))
+    assert sent == [numbers[due[0]], numbers[due[2]]]
+    assert _statuses(due) == [Notification.Status.SENT, Notification.Status.SENDING, Notification.Status.SENT]
+
+
+def test_a_row_finished_by_the_worker_that_took_over_keeps_that_outcome(host, monkeypatch):
+    [notice] = _due_sms(host, 1)
+    [stale] = services._claim([notice])
+    # The claim lapsed before this worker recorded its send; another worker sent it and recorded that.
+    Notification.objects.filter(pk=notice).update(claimed_at=timezone.now() - timedelta(hours=1))
+    services._lapsed_claims_release()
+    monkeypatch.setattr(channels, "send_text", lambda *, channel, to, body: "SM-other")
+    notice_deliver(notification_id=notice)
+    monkeypatch.setattr(channels, "send_text", lambda *, channel, to, body: "SM-stale")
+
+    services._deliver(stale)
+
+    row = Notification.objects.get(pk=notice)
+    assert (row.status, row.provider_message_id, row.attempts) == (Notification.Status.SENT, "SM-other", 2)
+
+
 @pytest.mark.parametrize("count", [1, 10])
-def test_a_delivery_costs_three_queries_whatever_the_batch(host, monkeypatch, count):
+def test_a_batch_costs_two_queries_plus_one_per_notice(host, monkeypatch, count):
     due = _due_sms(host, count)
     monkeypatch.setattr(channels, "send_text", lambda *, channel, to, body: "SM1")
 
     with CaptureQueriesContext(connection) as queries:
         notices_deliver(notification_ids=due)
 
-    # The claim (one UPDATE), the row with what rendering reads (one SELECT), the outcome (one UPDATE):
-    # no transaction of its own, no second read of the row, no lazy load of the session's host or
-    # organisation while rendering.
-    assert len(queries) == 3 * count, [q["sql"][:80] for q in queries]
+    # The claim of the whole batch (one UPDATE), the rows with what rendering reads (one SELECT), then each
+    # outcome (one UPDATE): no transaction of its own, no second read of a row, no lazy load of the
+    # session's host or organisation while rendering.
+    statements = [q["sql"].split(None, 1)[0] for q in queries]
+    assert statements == ["UPDATE", "SELECT"] + ["UPDATE"] * count, [q["sql"][:80] for q in queries]
+    assert "RETURNING" in queries[0]["sql"]
     assert _statuses(due) == [Notification.Status.SENT] * count
+
+
+def test_delivering_in_process_goes_in_the_workers_batches(host, monkeypatch, settings):
+    settings.NOTIFICATION_DELIVERY_BATCH = 20
+    due = _due_sms(host, 25)
+    monkeypatch.setattr(channels, "send_text", lambda *, channel, to, body: "SM1")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert notices_deliver_due() == 25
+
+    claims = [q for q in queries if "RETURNING" in q["sql"]]
+    assert len(claims) == 2
+    assert _statuses(due) == [Notification.Status.SENT] * 25
 
 
 def test_the_sweep_has_a_queue_of_its_own_that_every_worker_consumes():

@@ -35,8 +35,8 @@ def _book(host, *, start_in=timedelta(days=2), **person):
 
 def _orphan(notification: Notification) -> Notification:
     """A worker claimed the row and died before sending it; its lease has run out."""
-    claimed = _claim(notification.pk)
-    assert claimed is not None and claimed.status == Notification.Status.SENDING
+    [claimed] = _claim([notification.pk])
+    assert claimed.status == Notification.Status.SENDING
     Notification.objects.filter(pk=notification.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
     return claimed
 
@@ -60,7 +60,7 @@ def test_orphaned_reminder_is_withdrawn_when_the_session_was_cancelled_meanwhile
 def test_invite_claimed_before_the_participant_was_removed_is_withdrawn(host, mailoutbox, client):
     session, participant = _book(host)
     invite = Notification.objects.get(participant=participant, kind=Notification.Kind.INVITE)
-    claimed = _claim(invite.pk)
+    [claimed] = _claim([invite.pk])
     participant_remove(actor=host, participant=participant)
     Notification.objects.filter(pk=invite.pk).update(status=Notification.Status.PENDING)
     Notification.objects.filter(pk=invite.pk).update(claimed_at=None)
@@ -155,7 +155,7 @@ def test_beat_five_minutes_ahead_does_not_release_a_live_workers_claim(host, dat
     settings.NOTIFICATION_CLAIM_LEASE_SECONDS = 300
     session, participant = _book(host)
     invite = Notification.objects.get(participant=participant, kind=Notification.Kind.INVITE)
-    claimed = _claim(invite.pk)
+    [claimed] = _claim([invite.pk])
 
     with time_machine.travel(_database_now() + timedelta(minutes=5, seconds=30), tick=True):
         notices_hand_over_due()

@@ -69,7 +69,7 @@ def test_sweep_tops_the_queue_up_to_one_batch_while_workers_drain_a_backlog(part
 
     assert notices_hand_over_due(limit=2) == [first.pk, second.pk]
     assert notices_hand_over_due(limit=2) == []
-    _claim(first.pk)
+    _claim([first.pk])
     assert notices_hand_over_due(limit=2) == [third.pk]
 
 
@@ -90,7 +90,7 @@ def test_a_retry_is_handed_over_as_soon_as_it_is_due(participants, published, se
     settings.NOTIFICATION_REHAND_SECONDS = 60
     notice = _notice(participants[0])
     notices_hand_over_due()
-    claimed = _claim(notice.pk)
+    [claimed] = _claim([notice.pk])
     assert claimed.handed_at is None
     Notification.objects.filter(pk=notice.pk).update(
         status=Notification.Status.PENDING, send_at=timezone.now() + timedelta(seconds=30)
@@ -104,7 +104,7 @@ def test_a_retry_is_handed_over_as_soon_as_it_is_due(participants, published, se
 def test_a_lapsed_claim_goes_back_to_the_workers(participants, published, settings):
     settings.NOTIFICATION_CLAIM_LEASE_SECONDS = 10
     notice = _notice(participants[0])
-    _claim(notice.pk)
+    _claim([notice.pk])
 
     with time_machine.travel(timezone.now() + timedelta(seconds=9)):
         assert notices_hand_over_due() == []
@@ -123,7 +123,7 @@ def test_a_notice_that_keeps_killing_its_worker_fails_after_the_last_attempt(
     settings.NOTIFICATION_CLAIM_LEASE_SECONDS = 10
     notice = _notice(participants[0])
     Notification.objects.filter(pk=notice.pk).update(attempts=MAX_ATTEMPTS - 1)
-    _claim(notice.pk)
+    _claim([notice.pk])
 
     with time_machine.travel(timezone.now() + timedelta(seconds=11)):
         assert notices_hand_over_due() == []
