@@ -40,7 +40,10 @@ class AxeReport:
     def check(self, label: str) -> None:
         self.visited.append(label)
         # A live availability check greys its previous answer while it runs (the htmx indicator): that
-        # answer is stale on purpose, so axe measures the page once the check has come back.
+        # answer is stale on purpose, so axe measures the page once the check has come back. A page asks
+        # for its first answer as it loads, so first the network has to go quiet: a check not yet sent
+        # has no .htmx-request to wait for.
+        self.page.wait_for_load_state("networkidle")
         self.page.wait_for_function("() => !document.querySelector('.htmx-request')")
         violations = axe_violations(self.page)
         if violations:
