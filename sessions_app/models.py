@@ -324,6 +324,11 @@ class Participant(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # The History counts the answers of a host's past sessions on every load; most participants
+            # never answer, so the index holds only those who did.
+            models.Index(fields=["session"], condition=~models.Q(answer=""), name="participant_answered"),
+        ]
 
     def __str__(self) -> str:
         return self.name
