@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from accounts.models import Membership
+from config import fragments
 from tests.factories import OrganizationFactory, member
 from tests.support.fake_stripe import FakeStripe
 
@@ -77,6 +78,12 @@ def pytest_runtest_setup(item):
     for name, reason in item.user_properties:
         if name == "missing_service":
             pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_page_fragments():
+    """Each test starts with no page rendered before: a database rolled back can give a new row an old id."""
+    fragments.store.clear()
 
 
 @pytest.fixture

@@ -258,6 +258,24 @@ class Session(models.Model):
         """Cancel until 5 minutes after the start; after that the session can only be removed."""
         return (at or timezone.now()) <= self.start_at + CANCEL_GRACE
 
+    @property
+    def shown_changes_at(self) -> tuple[datetime, ...]:
+        """The moments a page showing this session changes by the clock alone: the participants' window
+        opens, Connect opens, it starts, Cancel gives way to Remove, it ends."""
+        return (
+            self.start_at - settings.JOIN_OPENS_BEFORE,
+            self.connect_opens_at,
+            self.start_at,
+            self.start_at + CANCEL_GRACE,
+            self.end_at,
+        )
+
+    @staticmethod
+    def next_shown_change(sessions, now: datetime | None = None) -> datetime | None:
+        """The first moment after now at which one of these sessions is shown differently."""
+        now = now or timezone.now()
+        return min((at for session in sessions for at in session.shown_changes_at if at > now), default=None)
+
 
 class DocumentsShown(models.TextChoices):
     ALL = "all", "All documents"

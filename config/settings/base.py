@@ -115,6 +115,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The password-reset limit counts in the cache: with several web processes it must be one they share
 # (docker-compose sets CACHE_URL=redis://...); the default memory cache is one process's own.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# A page's rows are served again while the rows they read are unchanged (config/fragments.py); this bounds
+# how old the clock's part of them can be (a "waiting 3 min", when the next look at the waiting room comes).
+# 0 renders every page afresh.
+PAGE_FRAGMENT_MAX_AGE = env.int("PAGE_FRAGMENT_MAX_AGE", default=10)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

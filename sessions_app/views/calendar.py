@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from config.fragments import page_fragment
 from sessions_app.models import WorkingHours
 from sessions_app.selectors import blocked_slots_of, sessions_between, working_hours_of
 from sessions_app.services.common import page_date_window
@@ -259,12 +260,17 @@ def calendar_view(request, host):
     if view == "week":
         monday = anchor - timedelta(days=anchor.weekday())
         week = [monday + timedelta(days=n) for n in range(7)]
-        days = _calendar_days(request, host, week, zone, with_working_hours=True)
+
+        def load() -> dict:
+            days = _calendar_days(request, host, week, zone, with_working_hours=True)
+            return {
+                "days": days,
+                "hours": _lay_out_week(days, zone),
+                "list_days": days,
+                "has_working_hours": any(cell.working for cell in days),
+            }
+
         context |= {
-            "days": days,
-            "hours": _lay_out_week(days, zone),
-            "list_days": days,
-            "has_working_hours": any(cell.working for cell in days),
             "first_day": monday,
             "last_day": monday + timedelta(days=6),
             "previous_url": _calendar_url("week", monday - timedelta(days=7)),
@@ -273,13 +279,19 @@ def calendar_view(request, host):
     else:
         first_of_month = anchor.replace(day=1)
         weeks = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar(anchor.year, anchor.month)
-        days = _calendar_days(request, host, [d for week in weeks for d in week], zone, month=anchor.month)
+        month_days = [d for week in weeks for d in week]
+
+        def load() -> dict:
+            days = _calendar_days(request, host, month_days, zone, month=anchor.month)
+            return {
+                "weeks": [days[i : i + 7] for i in range(0, len(days), 7)],
+                # The phone's list: the month's own days that have something on them.
+                "list_days": [cell for cell in days if cell.in_month and (cell.sessions or cell.blocks)],
+            }
+
         previous_month = (first_of_month - timedelta(days=1)).replace(day=1)
         next_month = (first_of_month + timedelta(days=31)).replace(day=1)
         context |= {
-            "weeks": [days[i : i + 7] for i in range(0, len(days), 7)],
-            # The phone's list: the month's own days that have something on them.
-            "list_days": [cell for cell in days if cell.in_month and (cell.sessions or cell.blocks)],
             "first_of_month": first_of_month,
             "previous_url": _calendar_url("month", previous_month),
             "next_url": _calendar_url("month", next_month),
@@ -291,4 +303,12 @@ def calendar_view(request, host):
         "weekday_names": [(calendar.day_abbr[n], calendar.day_name[n]) for n in range(7)],
         "schedule_url": reverse("sessions:schedule"),
     }
+    # Today's mark and the half hours still offered move with the clock: the page fragment's age bounds them.
+    context["content"] = page_fragment(
+        request,
+        name="calendar",
+        template="sessions_app/planning/_calendar_content.html",
+        load=lambda: context | load(),
+        vary=(host.pk,),
+    )
     return render(request, "sessions_app/planning/calendar.html", context)

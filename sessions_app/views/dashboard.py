@@ -5,9 +5,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from config.errors import ApplicationError
+from config.fragments import page_fragment
 from documents.selectors import documents_status_for_session
 from sessions_app.forms.schedule import ParticipantFormSet, SessionScheduleForm, documents_choices
 from sessions_app.join.links import join_url
+from sessions_app.models import Session
 from sessions_app.selectors import (
     participants_cancelled_themselves,
     participants_waiting,
@@ -29,22 +31,33 @@ from sessions_app.views.waiting_room import waiting_room_context
 def dashboard(request, host):
     if refused := refuse_method(request, "GET"):
         return refused
-    days: dict = {}
     return_to = request.get_full_path()
-    sessions = list(sessions_upcoming_for(actor=request.user, host=host))
-    prepare_session_rows(sessions, next_url=return_to)
-    for session in sessions:
-        session.waiting_room = waiting_room_context(
-            session=session,
-            viewer=request.user,
-            participants=session.active_participants,
-            return_to=return_to,
-        )
-        days.setdefault(in_zone(session.start_at, request.user.time_zone).date(), []).append(session)
-    return render(
+    can_connect = request.user.pk == host.pk
+
+    def load() -> dict:
+        days: dict = {}
+        sessions = list(sessions_upcoming_for(actor=request.user, host=host))
+        prepare_session_rows(sessions, next_url=return_to)
+        for session in sessions:
+            session.waiting_room = waiting_room_context(
+                session=session,
+                viewer=request.user,
+                participants=session.active_participants,
+                return_to=return_to,
+            )
+            days.setdefault(in_zone(session.start_at, request.user.time_zone).date(), []).append(session)
+        return {"days": days, "sessions": sessions, "can_connect": can_connect}
+
+    rows = page_fragment(
         request,
-        "sessions_app/dashboard.html",
-        {"days": days, "host": host, "can_connect": request.user.pk == host.pk},
+        name="dashboard",
+        template="sessions_app/_dashboard_rows.html",
+        load=load,
+        vary=(host.pk,),
+        changes_at=lambda context: Session.next_shown_change(context["sessions"]),
+    )
+    return render(
+        request, "sessions_app/dashboard.html", {"rows": rows, "host": host, "can_connect": can_connect}
     )
 
 
@@ -121,32 +134,39 @@ def session_detail(request, pk: int):
     session = session_get_for(actor=request.user, pk=pk)
     if refused := refuse_method(request, "GET"):
         return refused
-    participants = session_page_participants(session=session)
-    for participant in participants:
-        participant.link = join_url(participant)
-    session.active_participants = participants
-    prepare_session_rows([session], next_url=request.get_full_path())
-    refunds, invoices = session_refunds_and_invoices(session=session)
-    return render(
-        request,
-        "sessions_app/session_detail.html",
-        {
-            "session": session,
+    return_to = request.get_full_path()
+
+    def load() -> dict:
+        # Read again inside the fragment, so that its rows are among those the fragment is kept for.
+        shown = session_get_for(actor=request.user, pk=pk)
+        participants = session_page_participants(session=shown)
+        for participant in participants:
+            participant.link = join_url(participant)
+        shown.active_participants = participants
+        prepare_session_rows([shown], next_url=return_to)
+        refunds, invoices = session_refunds_and_invoices(session=shown)
+        return {
+            "session": shown,
             "participants": participants,
-            "cancelled_participants": participants_cancelled_themselves(session=session),
-            "notices": session.notifications.select_related("participant").order_by("-created_at", "-id"),
-            "can_connect": request.user.pk == session.host_id,
-            "documents_status": documents_status_for_session(session, participants),
+            "cancelled_participants": participants_cancelled_themselves(session=shown),
+            "notices": shown.notifications.select_related("participant").order_by("-created_at", "-id"),
+            "can_connect": request.user.pk == shown.host_id,
+            "documents_status": documents_status_for_session(shown, participants),
             "refunds": refunds,
             "invoices": invoices,
             "waiting_room": waiting_room_context(
-                session=session,
-                viewer=request.user,
-                participants=participants,
-                return_to=request.get_full_path(),
+                session=shown, viewer=request.user, participants=participants, return_to=return_to
             ),
-        },
+        }
+
+    content = page_fragment(
+        request,
+        name="session",
+        template="sessions_app/_session_detail_content.html",
+        load=load,
+        changes_at=lambda context: Session.next_shown_change([context["session"]]),
     )
+    return render(request, "sessions_app/session_detail.html", {"session": session, "content": content})
 
 
 @never_cache

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from config.csv import csv_lines
+from config.fragments import page_fragment
 from sessions_app.forms.planning import HistoryFilterForm
 from sessions_app.models import Outcome, Session
 from sessions_app.selectors import (
@@ -52,39 +53,53 @@ def history(request, host):
     if refused := refuse_method(request, "GET"):
         return refused
     form = HistoryFilterForm(request.GET)
-    sessions = _history_sessions(request, host, form) if form.is_valid() else Session.objects.none()
-    page = Paginator(sessions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    urls = SessionUrls()
-    for session in page:
-        session.outcome_label = Outcome(session.outcome_value).label
-        session.detail_url = urls("detail", session.pk)
-    called_off_ahead = []
-    answer_counts = (
-        history_answer_counts(actor=request.user, host=host, **_history_filters(request, form))
-        if form.is_valid()
-        else []
-    )
-    if form.is_valid() and page.number == 1:
-        called_off_ahead = list(
-            sessions_called_off_ahead_for(actor=request.user, host=host, **_history_filters(request, form))[
-                : CALLED_OFF_AHEAD_SHOWN + 1
-            ]
-        )
-        for session in called_off_ahead:
-            session.outcome_label = Outcome(session.outcome_value).label
-            session.detail_url = urls("detail", session.pk)
     filters = request.GET.copy()
     filters.pop("page", None)
-    return render(
-        request,
-        "sessions_app/planning/history.html",
-        {
-            "host": host,
+
+    def load() -> dict:
+        sessions = _history_sessions(request, host, form) if form.is_valid() else Session.objects.none()
+        page = Paginator(sessions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+        urls = SessionUrls()
+        for session in page:
+            session.outcome_label = Outcome(session.outcome_value).label
+            session.detail_url = urls("detail", session.pk)
+        called_off_ahead = []
+        answer_counts = (
+            history_answer_counts(actor=request.user, host=host, **_history_filters(request, form))
+            if form.is_valid()
+            else []
+        )
+        if form.is_valid() and page.number == 1:
+            called_off_ahead = list(
+                sessions_called_off_ahead_for(
+                    actor=request.user, host=host, **_history_filters(request, form)
+                )[: CALLED_OFF_AHEAD_SHOWN + 1]
+            )
+            for session in called_off_ahead:
+                session.outcome_label = Outcome(session.outcome_value).label
+                session.detail_url = urls("detail", session.pk)
+        return {
             "form": form,
             "page": page,
             "called_off_ahead": called_off_ahead[:CALLED_OFF_AHEAD_SHOWN],
             "more_called_off_ahead": len(called_off_ahead) > CALLED_OFF_AHEAD_SHOWN,
             "answer_counts": answer_counts,
+        }
+
+    # A session joins the history when it ends: the clock's part, which the page fragment's age bounds.
+    content = page_fragment(
+        request,
+        name="history",
+        template="sessions_app/planning/_history_content.html",
+        load=load,
+        vary=(host.pk,),
+    )
+    return render(
+        request,
+        "sessions_app/planning/history.html",
+        {
+            "host": host,
+            "content": content,
             "csv_url": f"{reverse('sessions:history_csv')}?{filters.urlencode()}",
             "zone_name": request.user.time_zone,
         },

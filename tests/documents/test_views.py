@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership
+from config import fragments
 from documents.models import Document, DocumentField, Packet, PacketDocument, Submission, SubmissionFile
 from documents.services import submission_save_draft, submission_submit
 from sessions_app.models import DocumentsShown, Participant, Session
@@ -377,6 +378,7 @@ def test_the_session_pages_documents_do_not_grow_in_queries_with_participants(cl
     url = reverse("sessions:detail", kwargs={"pk": session.pk})
 
     def count() -> tuple[int, str]:
+        fragments.store.clear()  # the page rendered, not served again (tests/test_page_fragments.py)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200

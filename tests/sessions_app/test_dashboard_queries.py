@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from config import fragments
 from notifications.models import Notification
 from tests.factories import ParticipantFactory, SessionFactory
 
@@ -31,6 +32,7 @@ def _make_sessions(host, count, first_index=0):
 
 
 def _dashboard_queries(client):
+    fragments.store.clear()  # the page rendered, not served again (tests/test_page_fragments.py)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("sessions:dashboard"))
     assert response.status_code == 200
@@ -46,6 +48,7 @@ def test_dashboard_query_count_does_not_grow_with_sessions_and_participants(
     assert content.count("data-session-id=") == 5
 
     _make_sessions(host, 95, first_index=5)
+    fragments.store.clear()
     with django_assert_num_queries(small):
         response = client.get(reverse("sessions:dashboard"))
     assert response.content.decode().count("data-session-id=") == 100
@@ -59,6 +62,7 @@ def test_session_page_query_count_does_not_grow_with_participants(client, host):
     session = SessionFactory(host=host, start_at=timezone.now() + timedelta(days=1))
 
     def page_queries() -> int:
+        fragments.store.clear()  # the page rendered, not served again (tests/test_page_fragments.py)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(reverse("sessions:detail", kwargs={"pk": session.pk})).status_code == 200
         return len(queries)
