@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from contacts.models import Contact, InviteMethod
+from notifications.models import Notification
 from sessions_app.models import Participant, Session
 
 PASSWORD = "correct-horse-battery"
@@ -72,3 +73,27 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     invite_method = InviteMethod.EMAIL
     email = factory.Sequence(lambda n: f"participant{n}@example.test")
     time_zone = "Europe/Paris"
+
+
+def sessions_with_invites(
+    host: User, count: int, *, start, first: int = 0, participants: int = 3, status: str
+):
+    """`count` sessions of `host` an hour apart from `start`, titled "Session <n>" from `first`, each with
+    `participants` participants whose email invite is in `status`."""
+    made = []
+    for index in range(first, first + count):
+        session = SessionFactory(host=host, start_at=start + timedelta(hours=index), title=f"Session {index}")
+        for _ in range(participants):
+            participant = ParticipantFactory(session=session)
+            Notification.objects.create(
+                organization=session.organization,
+                session=session,
+                participant=participant,
+                kind="invite",
+                channel="email",
+                recipient=participant.email,
+                dedupe_key=f"test:{participant.pk}",
+                status=status,
+            )
+        made.append(session)
+    return made

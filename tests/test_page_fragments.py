@@ -16,7 +16,7 @@ from django.urls import reverse
 from config import fragments
 from notifications.models import Notification
 from sessions_app.models import CONNECT_LEAD, Participant, Room, Session
-from tests.factories import ParticipantFactory, SessionFactory
+from tests.factories import SessionFactory, sessions_with_invites
 
 pytestmark = pytest.mark.django_db
 
@@ -27,23 +27,7 @@ MASKED_TOKEN = re.compile(r"\b[A-Za-z0-9]{64}\b")
 
 
 def _sessions(host, count, *, first=0, start=NOW + timedelta(hours=2)):
-    made = []
-    for index in range(first, first + count):
-        session = SessionFactory(host=host, start_at=start + timedelta(hours=index), title=f"Session {index}")
-        for _ in range(3):
-            participant = ParticipantFactory(session=session)
-            Notification.objects.create(
-                organization=session.organization,
-                session=session,
-                participant=participant,
-                kind="invite",
-                channel="email",
-                recipient=participant.email,
-                dedupe_key=f"test:{participant.pk}",
-                status="pending",
-            )
-        made.append(session)
-    return made
+    return sessions_with_invites(host, count, start=start, first=first, status="pending")
 
 
 def _get(client, url, **params) -> tuple[str, int]:

@@ -7,28 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config import fragments
-from notifications.models import Notification
-from tests.factories import ParticipantFactory, SessionFactory
+from tests.factories import ParticipantFactory, SessionFactory, sessions_with_invites
 
 pytestmark = pytest.mark.django_db
 
 
 def _make_sessions(host, count, first_index=0):
     start = timezone.now() + timedelta(hours=1)
-    for index in range(first_index, first_index + count):
-        session = SessionFactory(host=host, start_at=start + timedelta(hours=index), title=f"Session {index}")
-        for _ in range(4):
-            participant = ParticipantFactory(session=session)
-            Notification.objects.create(
-                organization=session.organization,
-                session=session,
-                participant=participant,
-                kind="invite",
-                channel="email",
-                recipient=participant.email,
-                dedupe_key=f"test:{participant.pk}",
-                status="sent",
-            )
+    sessions_with_invites(host, count, start=start, first=first_index, participants=4, status="sent")
 
 
 def _dashboard_queries(client):
