@@ -247,6 +247,11 @@ class Session(models.Model):
         return self.state.label
 
     @property
+    def join_opens_at(self) -> datetime:
+        """When the participants' join links open: JOIN_OPENS_BEFORE the start."""
+        return self.start_at - settings.JOIN_OPENS_BEFORE
+
+    @property
     def connect_opens_at(self) -> datetime:
         return self.start_at - CONNECT_LEAD
 
@@ -263,7 +268,7 @@ class Session(models.Model):
         """The moments a page showing this session changes by the clock alone: the participants' window
         opens, Connect opens, it starts, Cancel gives way to Remove, it ends."""
         return (
-            self.start_at - settings.JOIN_OPENS_BEFORE,
+            self.join_opens_at,
             self.connect_opens_at,
             self.start_at,
             self.start_at + CANCEL_GRACE,

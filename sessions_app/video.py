@@ -35,7 +35,7 @@ class JitsiProvider:
         if is_host and session.host_connected_at is not None:
             opens_at = session.host_connected_at
         else:
-            opens_at = session.start_at - settings.JOIN_OPENS_BEFORE
+            opens_at = session.join_opens_at
         claims = {
             "aud": "jitsi",
             "iss": settings.JITSI_APP_ID,

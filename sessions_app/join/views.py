@@ -105,7 +105,7 @@ def participant_from_cookie(request) -> Participant | None:
 def _inside_window(participant: Participant) -> bool:
     session = participant.session
     now = timezone.now()
-    return not session.is_closed and session.start_at - settings.JOIN_OPENS_BEFORE <= now < session.end_at
+    return not session.is_closed and session.join_opens_at <= now < session.end_at
 
 
 def _page_context(participant: Participant) -> dict:
@@ -114,7 +114,7 @@ def _page_context(participant: Participant) -> dict:
         "participant": participant,
         "session": session,
         "when": format_when(session.start_at, participant.time_zone),
-        "opens": format_when(session.start_at - settings.JOIN_OPENS_BEFORE, participant.time_zone),
+        "opens": format_when(session.join_opens_at, participant.time_zone),
     }
 
 
@@ -155,7 +155,7 @@ def join_lobby(request):
         return link_not_working(request)
     session = participant.session
     now = timezone.now()
-    opens_at = session.start_at - settings.JOIN_OPENS_BEFORE
+    opens_at = session.join_opens_at
     context = _page_context(participant)
     if session.is_closed:
         return _no_referrer(render(request, "join/cancelled.html", context))
@@ -223,7 +223,7 @@ def _not_open(request, participant: Participant, *, cancel_form=None, ask_form=N
     token (join_enter took it out), so nothing secret can leak by it."""
     session = participant.session
     now = timezone.now()
-    opens_at = session.start_at - settings.JOIN_OPENS_BEFORE
+    opens_at = session.join_opens_at
     context = _page_context(participant)
     # The waiting page reloads itself when the room opens (capped, so a far-off session does not keep a
     # timer for days). Intake forms are best filled ahead, so they are offered already.

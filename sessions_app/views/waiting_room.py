@@ -2,7 +2,6 @@
 the host's Admit and Admit all. htmx polls the fragment and posts the buttons; a click before htmx has
 started (or without it) is a plain form post, which comes back to the page it was made on."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
@@ -32,7 +31,7 @@ def _waited(since, now) -> str:
 def _poll_seconds(session: Session, now) -> int | None:
     if not session.is_open:
         return None
-    opens_at = session.start_at - settings.JOIN_OPENS_BEFORE
+    opens_at = session.join_opens_at
     if now >= opens_at:
         return WAITING_ROOM_POLL_SECONDS
     until_open = int((opens_at - now).total_seconds()) + 1
