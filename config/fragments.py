@@ -44,7 +44,8 @@ _WRITES = ("insert", "update", "delete")
 @dataclass(frozen=True)
 class _Entry:
     reads: tuple[tuple[str, tuple], ...]
-    statement: str
+    statement: str  # PostgreSQL's digest statement, and the name it is prepared under
+    name: str
     digest: str
     html: str
     built: datetime
@@ -128,13 +129,12 @@ _prepared: WeakKeyDictionary = WeakKeyDictionary()
 MAX_PREPARED = 200
 
 
-def _digest(reads: tuple[tuple[str, tuple], ...], statement: str) -> str:
+def _digest(reads: tuple[tuple[str, tuple], ...], statement: str, name: str) -> str:
     """A digest of every row the reads return now, in their order."""
     if not reads:
         return ""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            name = "page_fragment_" + hashlib.sha256(statement.encode()).hexdigest()[:32]
             prepared = _prepared.setdefault(connection.connection, set())
             if name not in prepared:
                 if len(prepared) >= MAX_PREPARED:
@@ -191,7 +191,7 @@ def page_fragment(
     key = _key(request, name, vary)
     now = timezone.now()
     entry = store.get(key, now)
-    if entry is not None and _digest(entry.reads, entry.statement) == entry.digest:
+    if entry is not None and _digest(entry.reads, entry.statement, entry.name) == entry.digest:
         return _served(request, entry.html)
     recorder = _Recorder()
     outermost = not connection.in_atomic_block
@@ -206,7 +206,8 @@ def page_fragment(
             html = render_to_string(template, {**context, "csrf_token": CSRF_PLACEHOLDER}, request)
         reads = tuple(recorder.reads)
         statement = _statement(reads) if reads and connection.vendor == "postgresql" else ""
-        digest = _digest(reads, statement)
+        name = "page_fragment_" + hashlib.sha256(statement.encode()).hexdigest()[:32]
+        digest = _digest(reads, statement, name)
     expires = now + timedelta(seconds=settings.PAGE_FRAGMENT_MAX_AGE)
     change = changes_at(context) if changes_at else None
     if change is not None and change > now:
@@ -214,6 +215,14 @@ def page_fragment(
     if not recorder.wrote:
         store.put(
             key,
-            _Entry(reads=reads, statement=statement, digest=digest, html=html, built=now, expires=expires),
+            _Entry(
+                reads=reads,
+                statement=statement,
+                name=name,
+                digest=digest,
+                html=html,
+                built=now,
+                expires=expires,
+            ),
         )
     return _served(request, html)

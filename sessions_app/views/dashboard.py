@@ -56,9 +56,7 @@ def dashboard(request, host):
         vary=(host.pk,),
         changes_at=lambda context: Session.next_shown_change(context["sessions"]),
     )
-    return render(
-        request, "sessions_app/dashboard.html", {"rows": rows, "host": host, "can_connect": can_connect}
-    )
+    return render(request, "sessions_app/dashboard.html", {"rows": rows, "host": host})
 
 
 @host_required
