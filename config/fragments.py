@@ -23,7 +23,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -33,6 +32,8 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
+
+from config.prepared import execute_prepared
 
 # Rendered in place of the request's CSRF token and swapped for it when the fragment is served: the token
 # is masked afresh for every response and belongs to one browser's session, not to the fragment.
@@ -123,26 +124,15 @@ def _statement(reads: tuple[tuple[str, tuple], ...]) -> str:
     return connection.ops.compose_sql(f"SELECT md5(concat_ws(',', {', '.join(parts)}))", params)  # noqa: S608
 
 
-# The statements prepared on each PostgreSQL connection: a page served again is one EXECUTE, planned once per
-# connection instead of on every request (the planning was half of the digest's time).
-_prepared: WeakKeyDictionary = WeakKeyDictionary()
-MAX_PREPARED = 200
-
-
 def _digest(reads: tuple[tuple[str, tuple], ...], statement: str, name: str) -> str:
     """A digest of every row the reads return now, in their order."""
     if not reads:
         return ""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            prepared = _prepared.setdefault(connection.connection, set())
-            if name not in prepared:
-                if len(prepared) >= MAX_PREPARED:
-                    cursor.execute("DEALLOCATE ALL")
-                    prepared.clear()
-                cursor.execute(f"PREPARE {name} AS {statement}")
-                prepared.add(name)
-            cursor.execute(f"EXECUTE {name}")
+            # A page served again is one EXECUTE, planned once per connection instead of on every request
+            # (the planning was half of the digest's time).
+            execute_prepared(connection, cursor, name=name, statement=statement)
             return cursor.fetchone()[0]
         # Elsewhere (SQLite on one machine) the rows are read back and hashed here.
         digest = hashlib.md5(usedforsecurity=False)
