@@ -14,6 +14,7 @@ import pytest
 
 from accounts.models import Membership
 from config import fragments
+from notifications import services as notification_services
 from tests.factories import OrganizationFactory, member
 from tests.support.fake_stripe import FakeStripe
 
@@ -84,6 +85,12 @@ def pytest_runtest_setup(item):
 def _fresh_page_fragments():
     """Each test starts with no page rendered before: a database rolled back can give a new row an old id."""
     fragments.store.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_delivery_pace():
+    """Each test's first batch in a thread reads all its rows, whatever pace an earlier test's batches set."""
+    notification_services._pace.__dict__.clear()
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 import logging
+import math
 import random
+import threading
 import time
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connections, router, transaction
@@ -15,6 +18,7 @@ from notifications import channels
 from notifications.clock import db_now
 from notifications.models import Notification
 from notifications.rendering import ACCOUNT_KINDS, as_email, render_notice
+from notifications.statements import read_with_related, update_where
 from sessions_app.models import Participant, Session
 
 logger = logging.getLogger(__name__)
@@ -47,10 +51,10 @@ SWEEP_QUEUE_ROWS = 10_000
 # sends its batch one notice after the other) and that a batch takes seconds, not minutes.
 DELIVERY_BATCH = 20
 # A batch decides each notice (does it still apply, to which address, has the person opted out) on what the
-# database said at most this long before the send: a batch that has spent longer than this on the provider
-# reads its remaining rows again, in one query. The services leave a claimed row to this check
-# (notices_cancel_pending), so it must stay as fresh as it was when each row was claimed just before its
-# send; with a provider answering at once a whole batch goes out on its first read.
+# database said at most this long before the send: a batch reads its rows in windows of what it will send
+# within this time (_read_window), and reads a window again once it is older. The services leave a claimed
+# row to this check (notices_cancel_pending), so it must stay as fresh as it was when each row was claimed
+# just before its send; with a provider answering at once a whole batch goes out on its first read.
 FRESH_READ_SECONDS = 1.0
 
 
@@ -269,32 +273,71 @@ def _publish(notification_ids: list[int]) -> bool:
 _DELIVERY_RELATED = ("organization", "participant__contact", "session__host", "session__organization")
 
 
-def _update_returning_pks(rows: QuerySet, **values) -> list[int]:
-    """rows.update(**values), returning the primary keys of the rows it changed (UPDATE ... RETURNING, on
-    PostgreSQL and SQLite 3.35+). Which rows a conditional UPDATE took is known only to the statement itself:
-    a SELECT after it could not tell them from rows another worker took at the same moment."""
+def _update_returning(rows: QuerySet, returning: tuple[str, ...], **values) -> list[tuple]:
+    """rows.update(**values), returning these fields of the rows it changed as the ORM reads them (UPDATE ...
+    RETURNING, on PostgreSQL and SQLite 3.35+). Which rows a conditional UPDATE took is known only to the
+    statement itself: a SELECT after it could not tell them from rows another worker took at the same
+    moment."""
     using = router.db_for_write(rows.model)
     query = rows.query.chain(UpdateQuery)
     query.add_update_values(values)
     statement, params = query.get_compiler(using).as_sql()
     connection = connections[using]
+    meta = rows.model._meta
+    fields = [meta.pk if name == "pk" else meta.get_field(name) for name in returning]
+    # What the compiler applies to a column it reads: SQLite gives a datetime back as text, for one.
+    converters = [
+        (
+            column := field.get_col(meta.db_table),
+            [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)],
+        )
+        for field in fields
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{statement} RETURNING {connection.ops.quote_name(rows.model._meta.pk.column)}", params
+            f"{statement} RETURNING {', '.join(connection.ops.quote_name(f.column) for f in fields)}", params
         )
-        return [pk for (pk,) in cursor.fetchall()]
+        found = cursor.fetchall()
+    converted = []
+    for row in found:
+        values_read = []
+        for value, (column, functions) in zip(row, converters, strict=True):
+            for function in functions:
+                value = function(value, column, connection)
+            values_read.append(value)
+        converted.append(tuple(values_read))
+    return converted
+
+
+def _update_returning_pks(rows: QuerySet, **values) -> list[int]:
+    return [pk for (pk,) in _update_returning(rows, ("pk",), **values)]
 
 
 def _read(notification_ids: list[int]) -> list[Notification]:
     """The rows with what delivering them reads, in one query, in the order of the ids."""
-    rows = Notification.objects.select_related(*_DELIVERY_RELATED).filter(pk__in=notification_ids).order_by()
+    rows = read_with_related(
+        Notification, _DELIVERY_RELATED, notification_ids, using=router.db_for_read(Notification)
+    )
     by_id = {row.pk: row for row in rows}
     return [by_id[pk] for pk in notification_ids if pk in by_id]
 
 
+class _Claim(NamedTuple):
+    """A row this worker claimed, and the moment of its claim: the row is this worker's while it says so."""
+
+    pk: int
+    claimed_at: datetime
+
+
 def _claim(notification_ids: list[int]) -> list[Notification]:
     """Claim those of the rows that are pending and due, and return them loaded for delivery, in the order
-    given: two queries however many rows. The rows another worker has, or that are not due, are left alone.
+    given: two queries however many rows (_claim_rows, then _read_held)."""
+    return _read_held(_claim_rows(notification_ids))
+
+
+def _claim_rows(notification_ids: list[int]) -> list[_Claim]:
+    """Claim those of the rows that are pending and due, in one query, and return them in the order given.
+    The rows another worker has, or that are not due, are left alone.
 
     One conditional UPDATE is the claim, committed on its own: of two workers claiming the same row, the
     second waits for the first's row lock and then finds the row no longer pending (PostgreSQL checks the
@@ -307,11 +350,12 @@ def _claim(notification_ids: list[int]) -> list[Notification]:
     notification_ids = list(dict.fromkeys(notification_ids))
     if not notification_ids:
         return []
-    claimed = set(
-        _update_returning_pks(
+    claimed = dict(
+        _update_returning(
             Notification.objects.filter(
                 pk__in=notification_ids, status=Notification.Status.PENDING, send_at__lte=db_now()
             ),
+            ("pk", "claimed_at"),
             status=Notification.Status.SENDING,
             claimed_at=db_now(),
             attempts=F("attempts") + 1,
@@ -319,15 +363,16 @@ def _claim(notification_ids: list[int]) -> list[Notification]:
             updated_at=db_now(),
         )
     )
-    if not claimed:
+    return [_Claim(pk, claimed[pk]) for pk in notification_ids if pk in claimed]
+
+
+def _read_held(claims: list[_Claim]) -> list[Notification]:
+    """The claimed rows loaded for delivery, in one query, without those this worker no longer holds: a
+    claim that lapsed while the batch waited for the provider was released, and its row may be with another
+    worker already."""
+    held = {claim.pk: claim.claimed_at for claim in claims}
+    if not held:
         return []
-    return _read([pk for pk in notification_ids if pk in claimed])
-
-
-def _still_held(notifications: list[Notification]) -> list[Notification]:
-    """The claimed rows read again, without those this worker no longer holds: a claim that lapsed while the
-    batch waited for the provider was released, and its row may be with another worker already."""
-    held = {n.pk: n.claimed_at for n in notifications}
     return [
         row
         for row in _read(list(held))
@@ -335,7 +380,24 @@ def _still_held(notifications: list[Notification]) -> list[Notification]:
     ]
 
 
-def _give_back(notifications: list[Notification]) -> None:
+# How long this thread took per notice in its last batch: how many rows one read of a batch loads
+# (_read_window). Per thread, as each thread sends its batches one notice after the other.
+_pace = threading.local()
+
+
+def _read_window(remaining: int) -> int:
+    """How many of a batch's remaining rows to read at once: what this thread sends before the read is
+    FRESH_READ_SECONDS old, at its pace so far. A row read further ahead would be read again before its
+    send, so a slow batch (a provider that takes its time, a worker busy with many threads) reads each row
+    about once instead of all its remaining rows again every FRESH_READ_SECONDS. The first batch of a
+    thread reads all its rows."""
+    seconds = getattr(_pace, "seconds", None)
+    if not seconds:
+        return remaining
+    return min(remaining, max(1, math.ceil(FRESH_READ_SECONDS / seconds)))
+
+
+def _give_back(notifications: list[_Claim]) -> None:
     """Rows a batch claimed and will not reach (its time is up, its worker is stopping) go back to pending as
     they were before the claim, attempt count included, and to the broker as a new task. Only rows this
     worker still holds: one whose claim lapsed may be with another worker."""
@@ -477,18 +539,23 @@ def notices_deliver(*, notification_ids: list[int]) -> int:
     down, gives the rows it has not reached back and hands them to the broker as a new task. Returns how
     many notices it delivered (sent, failed, withdrawn or put back for a retry)."""
     started = time.monotonic()
-    claimed = _claim(notification_ids)
-    read_at, delivered = time.monotonic(), 0
-    while claimed:
+    pending = _claim_rows(notification_ids)
+    loaded: dict[int, Notification] = {}
+    read_at, delivered = 0.0, 0
+    while pending:
         if delivered and (time.monotonic() - started > _batch_seconds() or _worker_stopping()):
-            _give_back(claimed)
+            _give_back(pending)
             break
-        if time.monotonic() - read_at > FRESH_READ_SECONDS:
-            claimed, read_at = _still_held(claimed), time.monotonic()
-            if not claimed:
-                break
-        _deliver(claimed.pop(0))
+        if pending[0].pk not in loaded or time.monotonic() - read_at > FRESH_READ_SECONDS:
+            window = pending[: _read_window(len(pending))]
+            loaded, read_at = {row.pk: row for row in _read_held(window)}, time.monotonic()
+            # A row the read left out is no longer this worker's: it is passed over.
+            pending = [claim for claim in window if claim.pk in loaded] + pending[len(window) :]
+            if not loaded:
+                continue
+        _deliver(loaded.pop(pending.pop(0).pk))
         delivered += 1
+        _pace.seconds = (time.monotonic() - started) / delivered
     return delivered
 
 
@@ -559,9 +626,16 @@ def _finish(notification: Notification, *, status: str, error: str = "", **field
     # Only the worker holding the claim may finish the row: a worker that outlived its lease must not
     # overwrite the outcome of the one that took over.
     fields.update(status=status, last_error=error, updated_at=db_now())
-    Notification.objects.filter(
-        pk=notification.pk, status=Notification.Status.SENDING, claimed_at=notification.claimed_at
-    ).update(**fields)
+    update_where(
+        Notification,
+        where={
+            "pk": notification.pk,
+            "status": Notification.Status.SENDING,
+            "claimed_at": notification.claimed_at,
+        },
+        values=fields,
+        using=router.db_for_write(Notification),
+    )
     for name, value in fields.items():
         setattr(notification, name, value)
     if status == Notification.Status.FAILED:

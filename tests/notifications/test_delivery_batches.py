@@ -61,6 +61,24 @@ def _due_sms(host, count: int, *, send_at=None) -> list[int]:
     return [n.pk for n in notices]
 
 
+def _verbs(queries) -> list[str]:
+    """Each statement's verb; on PostgreSQL a statement prepared on the connection (config.prepared) counts
+    as what it runs, and preparing it as nothing."""
+    with connection.cursor() as cursor:
+        prepared = {}
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+            prepared = {name: statement.split(" AS ", 1)[1] for name, statement in cursor.fetchall()}
+    verbs = []
+    for query in queries:
+        verb, rest = query["sql"].split(None, 1)
+        if verb == "EXECUTE":
+            verb = prepared[rest.split("(", 1)[0].strip().lower()].split(None, 1)[0]
+        if verb != "PREPARE":
+            verbs.append(verb)
+    return verbs
+
+
 def _statuses(ids: list[int]) -> list[str]:
     by_id = dict(Notification.objects.filter(pk__in=ids).values_list("pk", "status"))
     return [by_id[pk] for pk in ids]
@@ -298,8 +316,7 @@ def test_a_batch_costs_two_queries_plus_one_per_notice(host, monkeypatch, count)
     # The claim of the whole batch (one UPDATE), the rows with what rendering reads (one SELECT), then each
     # outcome (one UPDATE): no transaction of its own, no second read of a row, no lazy load of the
     # session's host or organisation while rendering.
-    statements = [q["sql"].split(None, 1)[0] for q in queries]
-    assert statements == ["UPDATE", "SELECT"] + ["UPDATE"] * count, [q["sql"][:80] for q in queries]
+    assert _verbs(queries) == ["UPDATE", "SELECT"] + ["UPDATE"] * count, [q["sql"][:80] for q in queries]
     assert "RETURNING" in queries[0]["sql"]
     assert _statuses(due) == [Notification.Status.SENT] * count
 
@@ -327,3 +344,73 @@ def test_the_sweep_has_a_queue_of_its_own_that_every_worker_consumes():
     # task would be copied into the sweep's queue.
     assert sweep.routing_key != deliveries.routing_key
     assert set(celery_app.amqp.queues.consume_from) == {"celery", "sweep"}
+
+
+class _Clock:
+    """services' time.monotonic, moved on by the fake provider: each send takes `send_seconds`."""
+
+    def __init__(self, send_seconds: float):
+        self.now, self.send_seconds = 1000.0, send_seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def _slow_provider(monkeypatch, send_seconds: float) -> tuple[list[list[int]], list[tuple[float, str]]]:
+    """Sends that each take `send_seconds` on a clock of services' own; returns the ids of each read (with
+    the moment it was made) and each send (with its moment)."""
+    clock = _Clock(send_seconds)
+    monkeypatch.setattr(services, "time", clock)
+    reads, sends = [], []
+    read = services._read
+
+    def recorded_read(notification_ids):
+        reads.append((clock.now, list(notification_ids)))
+        return read(notification_ids)
+
+    def send_text(*, channel, to, body):
+        clock.now += clock.send_seconds
+        sends.append((clock.now, to))
+        return f"SM{to}"
+
+    monkeypatch.setattr(services, "_read", recorded_read)
+    monkeypatch.setattr(channels, "send_text", send_text)
+    return reads, sends
+
+
+def test_a_slow_batch_reads_each_row_about_once_and_none_older_than_a_fresh_read(host, monkeypatch):
+    first, second = _due_sms(host, 6), _due_sms(host, 6)
+    reads, sends = _slow_provider(monkeypatch, 0.4)
+
+    assert notices_deliver(notification_ids=first) == 6
+    # A thread's first batch reads all its rows; at 0.4 s a send, the fourth comes after the read is 1.2 s
+    # old, and only what the next second will send (3 rows) is read again.
+    assert [ids for _, ids in reads] == [first, first[3:]]
+
+    reads.clear()
+    assert notices_deliver(notification_ids=second) == 6
+
+    # At the pace the thread has shown, each read is of what goes out within a second: each row read once.
+    assert [ids for _, ids in reads] == [second[:3], second[3:]]
+    assert _statuses(second) == [Notification.Status.SENT] * 6
+
+
+def test_a_window_read_too_far_ahead_is_read_again_before_its_send(host, monkeypatch):
+    first, second = _due_sms(host, 2), _due_sms(host, 6)
+    reads, sends = _slow_provider(monkeypatch, 0.1)
+    notices_deliver(notification_ids=first)
+    # The provider slows down: the window the thread's pace asks for (all 6 rows) would go stale.
+    services.time.send_seconds = 0.45
+    reads.clear()
+
+    assert notices_deliver(notification_ids=second) == 6
+
+    numbers = dict(Notification.objects.filter(pk__in=second).values_list("pk", "recipient"))
+    read_at = {}
+    for moment, ids in reads:
+        read_at.update({numbers[pk]: moment for pk in ids})
+    # Every send went out on a read at most FRESH_READ_SECONDS old when the send began.
+    for sent_at, to in sends[-6:]:
+        assert sent_at - 0.45 - read_at[to] <= services.FRESH_READ_SECONDS
+    # The first read was of all 6; once it was older than a second, the 3 rows left were read again.
+    assert [len(ids) for _, ids in reads] == [6, 3]
