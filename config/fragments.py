@@ -33,7 +33,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
-from config.prepared import execute_prepared
+from config.prepared import execute_prepared, statement_name
 
 # Rendered in place of the request's CSRF token and swapped for it when the fragment is served: the token
 # is masked afresh for every response and belongs to one browser's session, not to the fragment.
@@ -196,7 +196,7 @@ def page_fragment(
             html = render_to_string(template, {**context, "csrf_token": CSRF_PLACEHOLDER}, request)
         reads = tuple(recorder.reads)
         statement = _statement(reads) if reads and connection.vendor == "postgresql" else ""
-        name = "page_fragment_" + hashlib.sha256(statement.encode()).hexdigest()[:32]
+        name = statement_name("page_fragment", statement)
         digest = _digest(reads, statement, name)
     expires = now + timedelta(seconds=settings.PAGE_FRAGMENT_MAX_AGE)
     change = changes_at(context) if changes_at else None

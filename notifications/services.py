@@ -18,7 +18,7 @@ from notifications import channels
 from notifications.clock import db_now
 from notifications.models import Notification
 from notifications.rendering import ACCOUNT_KINDS, as_email, render_notice
-from notifications.statements import read_with_related, update_where
+from notifications.statements import converted, read_with_related, update_where
 from sessions_app.models import Participant, Session
 
 logger = logging.getLogger(__name__)
@@ -286,27 +286,22 @@ def _update_returning(rows: QuerySet, returning: tuple[str, ...], **values) -> l
     meta = rows.model._meta
     fields = [meta.pk if name == "pk" else meta.get_field(name) for name in returning]
     # What the compiler applies to a column it reads: SQLite gives a datetime back as text, for one.
-    converters = [
-        (
-            column := field.get_col(meta.db_table),
-            [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)],
+    columns = [field.get_col(meta.db_table) for field in fields]
+    converters = {
+        position: (functions, column)
+        for position, column in enumerate(columns)
+        if (
+            functions := [
+                *connection.ops.get_db_converters(column),
+                *column.field.get_db_converters(connection),
+            ]
         )
-        for field in fields
-    ]
+    }
     with connection.cursor() as cursor:
         cursor.execute(
             f"{statement} RETURNING {', '.join(connection.ops.quote_name(f.column) for f in fields)}", params
         )
-        found = cursor.fetchall()
-    converted = []
-    for row in found:
-        values_read = []
-        for value, (column, functions) in zip(row, converters, strict=True):
-            for function in functions:
-                value = function(value, column, connection)
-            values_read.append(value)
-        converted.append(tuple(values_read))
-    return converted
+        return [tuple(row) for row in converted(cursor.fetchall(), converters, connection)]
 
 
 def _update_returning_pks(rows: QuerySet, **values) -> list[int]:

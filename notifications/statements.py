@@ -46,6 +46,23 @@ def _read_statement(model: type[Model], related: tuple[str, ...], count: int, us
     return statement
 
 
+def converted(rows: list[tuple], converters: dict, connection) -> list:
+    """The rows as the ORM reads them: `converters` maps a column's position to the functions the compiler
+    applies to it and the expression they are given (SQLCompiler.get_converters)."""
+    if not converters:
+        return rows
+    result = []
+    for row in rows:
+        row = list(row)
+        for position, (functions, expression) in converters.items():
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        result.append(row)
+    return result
+
+
 def read_with_related(model: type[Model], related: tuple[str, ...], ids: list[int], *, using: str) -> list:
     """model.objects.select_related(*related).filter(pk__in=ids), in no particular order: the instances the
     ORM would build, their related objects set, from SQL compiled once per number of ids. `ids` must be
@@ -63,14 +80,7 @@ def read_with_related(model: type[Model], related: tuple[str, ...], ids: list[in
             cursor.execute(sql, ids)
         rows = cursor.fetchall()
     instances = []
-    for row in rows:
-        if converters:
-            row = list(row)
-            for position, (functions, expression) in converters.items():
-                value = row[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[position] = value
+    for row in converted(rows, converters, connection):
         instance = model.from_db(using, attnames, row[first:last])
         for populator in populators:
             populator.populate(row, instance)
