@@ -32,7 +32,10 @@ def test_host_reschedules_into_another_room_and_the_answer_follows_the_room(
 ):
     room_a = Room.objects.create(organization=organization, name="Room A")
     room_b = Room.objects.create(organization=organization, name="Room B")
-    session = _session(host, start=timezone.now() + timedelta(days=2), room=room_a)
+    # At 10:00 the host's time, so that two hours later is the same day whenever the test runs (the form's
+    # Date stays as it is).
+    start = (timezone.now() + timedelta(days=2)).astimezone(host.zone).replace(hour=10, minute=0)
+    session = _session(host, start=start, room=room_a)
     SessionFactory(host=other_host, start_at=session.start_at, room=room_b, title="Colleague's group")
     log_in(page, live_server, host)
     page.goto(f"{live_server.url}/sessions/{session.pk}/")
