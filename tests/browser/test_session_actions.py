@@ -20,7 +20,11 @@ pytestmark = pytest.mark.browser
 
 
 def _session(host, *, start=None, title="Weekly review") -> Session:
-    start = start or (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0)
+    # Tomorrow at 10:00 the host's time: the forms' times are within one day, so a test that moves the start
+    # or the end by an hour must not cross midnight whenever it runs.
+    start = start or (timezone.now() + timedelta(days=1)).astimezone(host.zone).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
     session = SessionFactory(host=host, start_at=start, title=title)
     ParticipantFactory(session=session, name="Pat", email="pat@example.test")
     ParticipantFactory(session=session, name="Sam", email="sam@example.test")
