@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         if "throughput" in args.sections:
             # The plain loop just before and just after the outbox, on the same fake: the ratio is to their
             # mean, so a moment when a neighbour of this shared machine is busy weighs on both sides alike.
-            report.loop_rates = [_plain_sdk_loop(args.loop)]
+            report.loops = [_plain_sdk_loop(args.loop)]
             report.pipeline = _pipeline(args, work_dir, instant, count=args.notices, label="throughput")
-            report.loop_rates.append(_plain_sdk_loop(args.loop))
+            report.loops.append(_plain_sdk_loop(args.loop))
             report.loop_count = args.loop
             report.in_process_rate = _in_process(args.in_process)
         if {"latency", "reminders"} & set(args.sections):
@@ -140,6 +140,39 @@ def main(argv: list[str] | None = None) -> int:
 def _load() -> str:
     """The machine's load average (1, 5, 15 minutes): the VM is shared, so every figure comes with it."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+@dataclass
+class CpuShare:
+    """How the machine's CPUs spent a stretch of time: working (for anything on this VM), idle, or stolen
+    (the host ran another VM on them while this one had work). The outbox needs both cores and the plain
+    loop one, so time stolen weighs on the outbox more than on the loop it is compared with."""
+
+    busy: float
+    idle: float
+    stolen: float
+
+    def __str__(self) -> str:
+        return f"{self.busy:.0%} busy, {self.idle:.0%} idle, {self.stolen:.1%} stolen by the host"
+
+
+def _cpu_ticks() -> list[int] | None:
+    # /proc/stat's first line: user nice system idle iowait irq softirq steal, summed over the CPUs.
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    return [int(value) for value in fields[1:9]]
+
+
+def _cpu_share(before: list[int] | None, after: list[int] | None) -> CpuShare | None:
+    if before is None or after is None:
+        return None
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    user, nice, system, idle, iowait, irq, softirq, steal = spent
+    total = (user + nice + system + idle + iowait + irq + softirq + steal) or 1
+    busy = user + nice + system + irq + softirq
+    return CpuShare(busy=busy / total, idle=(idle + iowait) / total, stolen=steal / total)
 
 
 # --- services around the run --------------------------------------------------------------------------
@@ -319,15 +352,16 @@ class Workers:
 # --- 1 and 2. throughput --------------------------------------------------------------------------------
 
 
-def _plain_sdk_loop(count: int) -> float:
-    """The limit: one process sending to the fake with the twilio SDK, as notifications.channels does."""
+def _plain_sdk_loop(count: int) -> tuple[float, CpuShare | None]:
+    """The limit: one process sending to the fake with the twilio SDK, as notifications.channels does.
+    Returns messages per second, and how the machine's CPUs spent the time."""
     from notifications import channels
 
     channels.send_text(channel="sms", to="+447700900000", body=SMS_BODY)  # warm up imports and the fake
-    started = time.perf_counter()
+    ticks, started = _cpu_ticks(), time.perf_counter()
     for n in range(count):
         channels.send_text(channel="sms", to=f"+4477009{n:05d}", body=SMS_BODY)
-    return count / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started), _cpu_share(ticks, _cpu_ticks())
 
 
 def _bench_host():
@@ -407,6 +441,7 @@ class PipelineResult:
     sent_twice: int
     load_before: str
     load_after: str
+    cpu: CpuShare | None
 
     @property
     def rate(self) -> float:
@@ -457,7 +492,7 @@ def _pipeline(args, work_dir: Path, fake: FakeTwilioProcess, *, count: int, labe
         with transaction.atomic():
             Notification.objects.bulk_create(notices, batch_size=2_000)
         ids = [n.pk for n in notices]
-        started = time.perf_counter()
+        ticks, started = _cpu_ticks(), time.perf_counter()
         first_sent_after = None
         while True:
             counts = _status_counts(ids)
@@ -469,7 +504,7 @@ def _pipeline(args, work_dir: Path, fake: FakeTwilioProcess, *, count: int, labe
                 raise RuntimeError(f"Not delivered after 30 minutes: {counts}")
             # Four times a second: the count reads every row of the run, and the end is known to 0.25 s.
             time.sleep(0.25)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _cpu_share(ticks, _cpu_ticks())
         load_after = _load()
     messages, sent_twice = _delivery_check(fake, notices)
     return PipelineResult(
@@ -482,6 +517,7 @@ def _pipeline(args, work_dir: Path, fake: FakeTwilioProcess, *, count: int, labe
         sent_twice=sent_twice,
         load_before=load_before,
         load_after=load_after,
+        cpu=cpu,
     )
 
 
@@ -709,7 +745,7 @@ def _claim_times(args) -> list[ClaimResult]:
 class Report:
     def __init__(self, args):
         self.args = args
-        self.loop_rates: list[float] = []
+        self.loops: list[tuple[float, CpuShare | None]] = []
         self.loop_count = self.in_process_rate = None
         self.pipeline: PipelineResult | None = None
         self.latency: PipelineResult | None = None
@@ -737,7 +773,8 @@ class Report:
         out = [f"Machine: {self.machine}", f"Workers: {workers}", ""]
         if self.pipeline is not None:
             p = self.pipeline
-            loop_rate = statistics.mean(self.loop_rates)
+            (before, before_cpu), (after, after_cpu) = self.loops
+            loop_rate = statistics.mean([before, after])
             out += [
                 f"1. Throughput: {p.notices} due SMS notices, beat sweeping every 1 s, the fake answering at "
                 "once (its own process)",
@@ -745,11 +782,12 @@ class Report:
                 f"   {'':44} {'notices/s':>10}",
                 f"   {'outbox: sweep + workers (end to end)':44} {p.rate:>10.1f}",
                 f"   {f'plain loop, twilio SDK -> fake ({self.loop_count} msgs)':44} {loop_rate:>10.1f}"
-                f"   (before {self.loop_rates[0]:.1f}, after {self.loop_rates[1]:.1f})",
+                f"   (before {before:.1f}, after {after:.1f})",
                 f"   {'ratio outbox / plain loop':44} {p.rate / loop_rate:>10.2f}",
                 f"   {'notice_deliver in one process, no broker':44} {self.in_process_rate:>10.1f}",
                 "",
                 *_pipeline_facts(p),
+                f"   the CPUs during the plain loop: before {before_cpu}; after {after_cpu}",
                 "",
             ]
         if self.latency is not None:
@@ -802,6 +840,7 @@ def _pipeline_facts(p: PipelineResult) -> list[str]:
         f"   sent {p.sent}, failed {p.failed}, in {p.elapsed:.1f} s (first sent after "
         f"{p.first_sent_after:.1f} s); the fake accepted {p.messages} messages, {p.sent_twice} of them twice",
         f"   load average before / after: {p.load_before} / {p.load_after}",
+        f"   the CPUs during the outbox: {p.cpu}",
     ]
 
 
