@@ -14,6 +14,7 @@ from django import forms
 
 from billing.models import Payment, Service
 from billing.selectors import payments_enabled, services_of, stripe_connection_of
+from billing.services.payments import PaymentAsk
 from sessions_app.forms.fields import WindowDateField
 from sessions_app.services.common import page_date_window
 
@@ -131,18 +132,6 @@ class PaymentFilterForm(forms.Form):
 
 # payment_require's names for its arguments, as the participant forms call those fields.
 PAYMENT_FIELDS = {"amount": "payment_amount", "currency": "payment_currency", "service": "service"}
-
-
-@dataclass(frozen=True)
-class PaymentAsk:
-    """What payment_require is called with."""
-
-    amount: int
-    currency: str
-    service: Service | None
-
-    def arguments(self) -> dict:
-        return {"amount": self.amount, "currency": self.currency, "service": self.service}
 
 
 def payment_services(*, organization) -> list[Service] | None:

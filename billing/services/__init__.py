@@ -3,7 +3,14 @@
 from billing.services.common import PaymentProviderError
 from billing.services.events import stripe_event_handle
 from billing.services.invoices import invoice_for_extension, invoice_record, invoice_send
-from billing.services.payments import payment_checkout_start, payment_confirm_from_checkout, payment_require
+from billing.services.payments import (
+    PaymentAsk,
+    PaymentAskRefused,
+    payment_checkout_start,
+    payment_confirm_from_checkout,
+    payment_require,
+    payments_require,
+)
 from billing.services.refunds import (
     late_cancel_fee,
     payment_record_refunded,
@@ -22,6 +29,8 @@ from billing.services.setup import (
 )
 
 __all__ = [
+    "PaymentAsk",
+    "PaymentAskRefused",
     "PaymentProviderError",
     "billing_settings_update",
     "invoice_for_extension",
@@ -32,6 +41,7 @@ __all__ = [
     "payment_confirm_from_checkout",
     "payment_record_refunded",
     "payment_require",
+    "payments_require",
     "payments_refund_for_cancel",
     "refund_record",
     "refund_send",

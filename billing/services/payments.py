@@ -1,22 +1,47 @@
 """What a participant pays to come in: asked by the host, paid on Stripe's Checkout page, confirmed only by
 Stripe itself (the signed webhook, or our own retrieval of the Checkout Session), never by the browser."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import AuditAction, audit_record
+from accounts.audit import AuditAction, audit_event, audit_record, audit_records
 from accounts.models import User
+from accounts.selectors import hosts_actor_may_act_for
 from billing import stripe_calls
 from billing.models import Payment, Service, StripeConnection
 from billing.services.common import clean_money, logger, provider_error, ready_connection
 from billing.services.setup import check_service_of
-from config.errors import ValidationFailedError
-from sessions_app.models import Participant
+from config.errors import ApplicationError, PermissionDeniedError, ValidationFailedError
+from sessions_app.models import Participant, Session
 from sessions_app.services.common import check_open, lock_session
 
 _STRIPE_ERRORS = (stripe_calls.StripeTransientError, stripe_calls.StripePermanentError)
 # A payment that no longer waits for money: the only states a Checkout Session can no longer change.
 _SETTLED = (Payment.Status.PAID, Payment.Status.REFUNDED, Payment.Status.PARTIALLY_REFUNDED)
+
+
+@dataclass(frozen=True)
+class PaymentAsk:
+    """What a participant is asked to pay: payment_require's arguments, and one ask of payments_require."""
+
+    amount: int
+    currency: str
+    service: Service | None
+
+    def arguments(self) -> dict:
+        return {"amount": self.amount, "currency": self.currency, "service": self.service}
+
+
+class PaymentAskRefused(ValidationFailedError):
+    """payments_require refused one of its asks: `index` says which (the first, when the organisation cannot
+    take payments at all), so a form with a row per person shows the refusal on that person's row. Without a
+    field of its own, the refusal is about the amount asked."""
+
+    def __init__(self, error: ApplicationError, *, index: int):
+        super().__init__(error.message, field=error.field or "amount", details=error.details)
+        self.index = index
 
 
 def _expire_checkout_after_commit(*, payment: Payment, account_id: str) -> None:
@@ -100,6 +125,86 @@ def payment_require(
         before=before,
     )
     return payment
+
+
+@transaction.atomic
+def payments_require(*, actor: User, asks: list[tuple[Participant, PaymentAsk]]) -> list[Payment]:
+    """Ask each of many participants new on their sessions (a booking's people, on every occurrence of a
+    series) to pay, as payment_require asks one: the same checks, one payment and one audit event each. A
+    fixed handful of queries however many there are, so a booking's transaction does not grow with its
+    occurrences (payment_require locks and reads per participant). All or nothing: any refusal, before
+    anything is written, is a PaymentAskRefused naming the ask. An amount of 0 asks nothing of that one."""
+    asks = [(participant, ask) for participant, ask in asks if ask.amount != 0]
+    if not asks:
+        return []
+    sessions = {
+        session.pk: session
+        for session in Session.objects.select_for_update(of=("self",))
+        .select_related("host")
+        .filter(pk__in={participant.session_id for participant, _ask in asks})
+    }
+    host_ids = {session.host_id for session in sessions.values()}
+    if hosts_actor_may_act_for(actor=actor).filter(pk__in=host_ids).count() != len(host_ids):
+        raise PermissionDeniedError("You cannot manage sessions for this host.")
+    organization_ids = {session.organization_id for session in sessions.values()}
+    if len(organization_ids) != 1:
+        # A caller's bug, not a person's: one booking is one organisation's.
+        raise ValueError("payments_require asks payments on one organisation's sessions at a time")
+    (organization_id,) = organization_ids
+    cleaned = []
+    for index, (participant, ask) in enumerate(asks):
+        session = sessions[participant.session_id]
+        try:
+            check_open(session)
+            if participant.removed_at is not None:
+                raise ValidationFailedError(f"{participant.name} was removed from this session.")
+            amount, currency = clean_money(ask.amount, ask.currency)
+            check_service_of(service=ask.service, organization_id=organization_id)
+        except ValidationFailedError as error:
+            raise PaymentAskRefused(error, index=index) from error
+        cleaned.append((participant, session, amount, currency, ask.service))
+    try:
+        ready_connection(organization_id)
+    except ValidationFailedError as error:
+        raise PaymentAskRefused(error, index=0) from error
+    asked = set(
+        Payment.objects.filter(participant__in=[participant for participant, _ask in asks]).values_list(
+            "participant_id", flat=True
+        )
+    )
+    for index, (participant, _ask) in enumerate(asks):
+        if participant.pk in asked:
+            # Changing what is asked (and closing the Checkout opened for it) is payment_require's.
+            error = ValidationFailedError(f"{participant.name} is asked to pay already.")
+            raise PaymentAskRefused(error, index=index)
+    payments = Payment.objects.bulk_create(
+        Payment(
+            organization_id=organization_id,
+            session=session,
+            participant=participant,
+            service=service,
+            amount=amount,
+            currency=currency,
+        )
+        for participant, session, amount, currency, service in cleaned
+    )
+    audit_records(
+        [
+            audit_event(
+                actor=actor,
+                session=payment.session,
+                obj=payment,
+                action=AuditAction.PAYMENT_REQUIRE,
+                participant=payment.participant_id,
+                amount=payment.amount,
+                currency=payment.currency,
+                service=payment.service_id,
+                before=None,
+            )
+            for payment in payments
+        ]
+    )
+    return payments
 
 
 def _checkout_claim(participant: Participant) -> tuple[Payment, StripeConnection, str, int]:
