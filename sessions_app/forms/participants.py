@@ -1,9 +1,9 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 
-from billing.forms import add_payment_fields, clean_payment_fields, payment_initial
+from billing.forms import payment_initial
 from billing.models import Payment, Service
-from sessions_app.forms.schedule import ParticipantForm, documents_choice_of, documents_shown_of
+from sessions_app.forms.schedule import ParticipantForm, PaymentAsked, documents_choice_of, documents_shown_of
 from sessions_app.models import Participant
 
 
@@ -31,21 +31,7 @@ def _payment_fields(form) -> list:
     ]
 
 
-class _PaymentAsked:
-    """The Service and Payment required fields, given `services` (billing.forms.payment_services: None while
-    the organisation's Stripe account cannot take payments, and then the fields are not there)."""
-
-    def _add_payment(self, services: list[Service] | None) -> None:
-        if services is not None:
-            add_payment_fields(self, services=services)
-
-    def clean(self):
-        cleaned = super().clean()
-        clean_payment_fields(self, cleaned)
-        return cleaned
-
-
-class ParticipantAddForm(_PaymentAsked, ParticipantForm):
+class ParticipantAddForm(PaymentAsked, ParticipantForm):
     """One participant added to a scheduled session: the Schedule form's participant row on its own page,
     with the same checks and the same contact autofill, and the payment asked of them."""
 
@@ -64,7 +50,7 @@ class ParticipantAddForm(_PaymentAsked, ParticipantForm):
         )
 
 
-class ParticipantEditForm(_PaymentAsked, ParticipantForm):
+class ParticipantEditForm(PaymentAsked, ParticipantForm):
     """How and where a participant hears from us, and their zone. The name belongs to the contact and is
     changed on the contact page, so it is not a field here; neither is the contact link."""
 

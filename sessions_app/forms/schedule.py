@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 
 from crispy_forms.bootstrap import InlineRadios
@@ -7,6 +8,8 @@ from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.timezones import TIME_ZONE_CHOICES
+from billing.forms import add_payment_fields, clean_payment_fields, payment_ask_of
+from billing.models import Service
 from contacts.models import InviteMethod
 from documents.selectors import packets_offered
 from notifications.channels import text_channels_available
@@ -267,6 +270,31 @@ class ParticipantForm(forms.Form):
         )
 
 
+class PaymentAsked:
+    """The Service and Payment required fields, given `services` (billing.forms.payment_services: None while
+    the organisation's Stripe account cannot take payments, and then the fields are not there)."""
+
+    def _add_payment(self, services: list[Service] | None) -> None:
+        if services is not None:
+            add_payment_fields(self, services=services)
+
+    def clean(self):
+        cleaned = super().clean()
+        clean_payment_fields(self, cleaned)
+        return cleaned
+
+
+class ScheduleParticipantForm(PaymentAsked, ParticipantForm):
+    """A participant row of the Schedule form, with the payment asked of them on every session booked."""
+
+    def __init__(self, *args, services: list[Service] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_payment(services)
+
+    def details(self) -> ParticipantDetails:
+        return dataclasses.replace(super().details(), payment=payment_ask_of(self))
+
+
 class BaseParticipantFormSet(forms.BaseFormSet):
     def clean(self):
         super().clean()
@@ -278,7 +306,7 @@ class BaseParticipantFormSet(forms.BaseFormSet):
 
 
 ParticipantFormSet = forms.formset_factory(
-    ParticipantForm,
+    ScheduleParticipantForm,
     formset=BaseParticipantFormSet,
     extra=0,
     min_num=1,

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
 from accounts.models import User
+from billing.services.payments import PaymentAsk, PaymentAskRefused, payments_require
 from config.errors import ValidationFailedError
 from contacts.models import InviteMethod
 from contacts.services import ContactDetails, contacts_match_or_create
@@ -38,6 +39,8 @@ class ParticipantDetails:
     # when that is a packet.
     documents_shown: str = DocumentsShown.ALL
     documents_packet_id: int | None = None
+    # What they are asked to pay before they join (every occurrence of a series asks it), if anything.
+    payment: PaymentAsk | None = None
 
     @classmethod
     def of(cls, participant: Participant) -> "ParticipantDetails":
@@ -245,6 +248,7 @@ def session_schedule(
         new=True,
     )
     reminders_plan(sessions=sessions, participants=[row for rows in people for row in rows], replan=False)
+    _payments_ask(actor=actor, people=participants, rows=people)
     first = sessions[0]
     audit_record(
         actor=actor,
@@ -260,6 +264,20 @@ def session_schedule(
     )
     hand_over_after_commit(invites)
     return first
+
+
+def _payments_ask(*, actor: User, people: list[ParticipantDetails], rows: list[list[Participant]]) -> None:
+    """Each person's payment asked on every occurrence, all at once; a refusal names the person (their
+    index in `people`) as PaymentAskRefused.index, for the form to show it on their row."""
+    owners, asks = [], []
+    for index, (details, participants) in enumerate(zip(people, rows, strict=True)):
+        if details.payment is not None:
+            owners.extend(index for _participant in participants)
+            asks.extend((participant, details.payment) for participant in participants)
+    try:
+        payments_require(actor=actor, asks=asks)
+    except PaymentAskRefused as error:
+        raise PaymentAskRefused(error, index=owners[error.index]) from error
 
 
 @transaction.atomic

@@ -1,5 +1,5 @@
-"""The pieces every session view uses: the host a page works on, the HTTP method, and a service's refusal
-shown on a form."""
+"""The pieces every session view uses: the host a page works on, the HTTP method, a service's refusal
+shown on a form, and why a participant form asks no payment."""
 
 from functools import wraps
 
@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from billing.selectors import payments_enabled
 from config.errors import ApplicationError
 
 
@@ -59,3 +60,9 @@ def form_error(form, error: ApplicationError, aliases: dict[str, str] | None = N
     name = (aliases or {}).get(error.field or "", error.field)
     for text in error.details or [error.message]:
         form.add_error(name if name in form.fields else None, text)
+
+
+def payments_context(services) -> dict:
+    """Why the payment fields are missing (billing/_participant_payment_note.html says it): payments off, or
+    Stripe not connected. `services` is billing.forms.payment_services' answer for the page."""
+    return {"payments_enabled": payments_enabled(), "payments_connected": services is not None}

@@ -4,6 +4,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from billing.forms import PAYMENT_FIELDS, decimal_of, payment_services
+from billing.services import PaymentAskRefused
 from config.errors import ApplicationError
 from config.fragments import page_fragment
 from documents.selectors import documents_status_for_session
@@ -18,11 +20,11 @@ from sessions_app.selectors import (
     session_refunds_and_invoices,
     sessions_upcoming_for,
 )
-from sessions_app.services import session_connect, session_schedule
+from sessions_app.services import ParticipantDetails, session_connect, session_schedule
 from sessions_app.templatetags.session_actions import prepare_session_rows, session_action_items
 from sessions_app.timefmt import in_zone
 from sessions_app.video import video_provider
-from sessions_app.views.common import form_error, host_required, refuse_method
+from sessions_app.views.common import form_error, host_required, payments_context, refuse_method
 from sessions_app.views.schedule_availability import booking_note
 from sessions_app.views.waiting_room import waiting_room_context
 
@@ -59,23 +61,33 @@ def dashboard(request, host):
     return render(request, "sessions_app/dashboard.html", {"rows": rows, "host": host})
 
 
+def _payments_message(participants: list[ParticipantDetails], *, series: bool) -> str:
+    """Who is asked to pay what, as the Add participant page says it of one person."""
+    return "".join(
+        f" {details.name.strip()} is asked to pay {decimal_of(details.payment.amount)} "
+        f"{details.payment.currency.upper()} before they can join{' each session' if series else ''}."
+        for details in participants
+        if details.payment is not None
+    )
+
+
 @host_required
 def session_schedule_view(request, host):
     if refused := refuse_method(request, "GET", "POST"):
         return refused
-    # The documents question's options are read once for all the participant rows.
+    # The documents question's options and the services offered are read once for all the participant rows.
     participant_options = {
         "default_zone": host.organization.default_participant_time_zone,
         "documents_choices": documents_choices(organization_id=host.organization.id),
+        "services": payment_services(organization=host.organization),
     }
     formset_options = {"prefix": "participants", "form_kwargs": participant_options}
     if request.method == "POST":
         form = SessionScheduleForm(request.POST, host=host)
         formset = ParticipantFormSet(request.POST, **formset_options)
         if form.is_valid() and formset.is_valid():
-            participants = [
-                f.details() for f in formset.forms if f.has_changed() and f not in formset.deleted_forms
-            ]
+            filled = [f for f in formset.forms if f.has_changed() and f not in formset.deleted_forms]
+            participants = [f.details() for f in filled]
             try:
                 session = session_schedule(
                     actor=request.user,
@@ -87,6 +99,10 @@ def session_schedule_view(request, host):
                     room=form.cleaned_data.get("room"),
                     repeat=form.cleaned_data["repeat_rule"],
                 )
+            except PaymentAskRefused as error:
+                # Nothing was booked (one transaction): the refusal shows on the row of the person it is
+                # about.
+                form_error(filled[error.index], error, PAYMENT_FIELDS)
             except ApplicationError as error:
                 form_error(form, error, {"start": "time"})
             else:
@@ -102,7 +118,9 @@ def session_schedule_view(request, host):
                 messages.success(
                     request,
                     f"“{session.title}” {scheduled}. Invites are on their way to {count} "
-                    f"participant{'s' if count != 1 else ''}.{f' {note}' if note else ''}",
+                    f"participant{'s' if count != 1 else ''}."
+                    f"{_payments_message(participants, series=session.series is not None)}"
+                    f"{f' {note}' if note else ''}",
                 )
                 return redirect("sessions:detail", pk=session.pk)
     else:
@@ -123,6 +141,7 @@ def session_schedule_view(request, host):
             # The box asks for its answer as soon as the page loads (a refused booking's reasons are on
             # the time field already), so the page itself carries no answer.
             "availability_mode": "schedule",
+            **payments_context(participant_options["services"]),
         },
     )
 

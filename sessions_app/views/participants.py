@@ -21,7 +21,7 @@ from billing.forms import (
     payment_change,
     payment_services,
 )
-from billing.selectors import payment_for, payments_enabled
+from billing.selectors import payment_for
 from billing.services import payment_require
 from config.errors import ApplicationError
 from contacts.models import InviteMethod
@@ -31,7 +31,7 @@ from sessions_app.forms.schedule import documents_choices
 from sessions_app.models import Participant, Session
 from sessions_app.selectors import participant_get_for, session_get_for
 from sessions_app.services import participant_add, participant_remind, participant_remove, participant_update
-from sessions_app.views.common import form_error, refuse_method, safe_next_url
+from sessions_app.views.common import form_error, payments_context, refuse_method, safe_next_url
 
 
 def _session_and_participant(request, pk: int, participant_pk: int) -> tuple[Session, Participant]:
@@ -59,14 +59,6 @@ def _payment_message(ask: PaymentAsk | None) -> str:
     if ask.amount == 0:
         return " No payment is asked of them any more."
     return f" They are asked to pay {decimal_of(ask.amount)} {ask.currency.upper()} before they can join."
-
-
-def _payments_context(form_options: dict) -> dict:
-    """Why the payment fields are missing, for the page to say: payments off, or Stripe not connected."""
-    return {
-        "payments_enabled": payments_enabled(),
-        "payments_connected": form_options["services"] is not None,
-    }
 
 
 @login_required
@@ -108,7 +100,12 @@ def participant_add_view(request, pk: int):
     return render(
         request,
         "sessions_app/participants/participant_add.html",
-        {"session": session, "form": form, "next_url": next_url, **_payments_context(form_options)},
+        {
+            "session": session,
+            "form": form,
+            "next_url": next_url,
+            **payments_context(form_options["services"]),
+        },
     )
 
 
@@ -156,7 +153,7 @@ def participant_edit_view(request, pk: int, participant_pk: int):
             "form": form,
             "next_url": next_url,
             "payment": payment,
-            **_payments_context(form_options),
+            **payments_context(form_options["services"]),
         },
     )
 

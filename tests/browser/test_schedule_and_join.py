@@ -11,9 +11,11 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from billing.models import Payment
 from notifications.services import notices_deliver_due
 from sessions_app.join.links import join_url
 from sessions_app.models import Participant, Session
+from tests.billing.pages import connect, service_of
 from tests.browser.support import expect, log_in
 from tests.factories import ParticipantFactory, SessionFactory
 
@@ -261,3 +263,38 @@ def test_a_removed_participant_stays_removed_when_the_form_comes_back_with_error
     expect(page.locator("#id_participants-1-DELETE")).to_be_checked()
     # The form must not show a participant who will not be scheduled.
     expect(page.locator("#participant-forms .participant-form").nth(1)).to_be_hidden(timeout=2_000)
+
+
+def test_picking_a_service_in_an_added_participant_row_fills_in_that_rows_payment(
+    page, live_server, host, settings
+):
+    settings.STRIPE_SECRET_KEY = "sk_test_schedule"
+    connect(host.organization)
+    service = service_of(host.organization, name="Consultation", price=8000, currency="gbp")
+    script_errors = []
+    page.on("pageerror", lambda error: script_errors.append(error))
+    log_in(page, live_server, host)
+    page.goto(live_server.url + "/sessions/new/")
+    _fill_session(page, title="Assessment", start=_start_in_zone(host.zone, minutes=60))
+    first = _participant(page, 0)
+    _fill_participant(first, name="Free Visit", method="email", email="free@example.test", time_zone="UTC")
+    page.get_by_role("button", name="Add another participant").click()
+    second = _participant(page, 1)
+    _fill_participant(second, name="Pat Payer", method="email", email="pat@example.test", time_zone="UTC")
+
+    # The row added by the button is served like the first: its own amount and currency, not the first row's.
+    second.get_by_label("Service").select_option(label="Consultation · 80.00 GBP")
+    expect(second.get_by_label("Payment required")).to_have_value("80.00")
+    expect(second.get_by_label("Currency")).to_have_value("gbp")
+    expect(first.get_by_label("Payment required")).to_have_value("")
+    page.get_by_role("button", name="Schedule and send invites").click()
+
+    expect(page.get_by_text("Pat Payer is asked to pay 80.00 GBP before they can join.")).to_be_visible()
+    payment = Payment.objects.get()
+    assert (payment.participant.name, payment.amount, payment.currency, payment.service) == (
+        "Pat Payer",
+        8000,
+        "gbp",
+        service,
+    )
+    assert script_errors == []
