@@ -126,26 +126,9 @@ def audit_event(
     )
 
 
-def audit_record(
-    *,
-    actor: User | None,
-    action: AuditAction,
-    obj: models.Model,
-    session=None,
-    acting_for: User | None = None,
-    organization_id: int | None = None,
-    **details,
-) -> AuditEvent:
-    """Record one change (as audit_event describes it)."""
-    record = audit_event(
-        actor=actor,
-        action=action,
-        obj=obj,
-        session=session,
-        acting_for=acting_for,
-        organization_id=organization_id,
-        **details,
-    )
+def audit_record(**event) -> AuditEvent:
+    """Record one change: the event audit_event describes with these arguments, saved."""
+    record = audit_event(**event)
     record.save(force_insert=True)
     return record
 

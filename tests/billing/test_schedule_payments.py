@@ -2,14 +2,13 @@
 while the organisation takes payments, the booking asks each person's payment on every session it books in
 its own transaction, and payments_require does it in a fixed number of queries."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import AuditEvent
 from billing.models import Payment, Service
@@ -21,41 +20,18 @@ from sessions_app.models import Participant, Session
 from sessions_app.services import ParticipantDetails, RepeatRule, session_schedule
 from tests.billing.pages import connect, payments_on, service_of  # noqa: F401 - payments_on is a fixture
 from tests.factories import OrganizationFactory
+from tests.sessions_app.support import MARIA, morning_in, schedule_form_data
 
 pytestmark = pytest.mark.django_db
 
 
-def _start(host, days: int = 2) -> datetime:
-    return (
-        (timezone.now() + timedelta(days=days))
-        .astimezone(host.zone)
-        .replace(hour=10, minute=0, second=0, microsecond=0)
-    )
-
-
 def _schedule_data(start: datetime, **extra) -> dict:
-    data = {
-        "title": "Weekly therapy",
-        "date": f"{start:%Y-%m-%d}",
-        "time": f"{start:%H:%M}",
-        "duration_minutes": "50",
-        "participants-TOTAL_FORMS": "2",
-        "participants-INITIAL_FORMS": "0",
-        "participants-MIN_NUM_FORMS": "1",
-        "participants-MAX_NUM_FORMS": "20",
-        "participants-0-name": "Maria Garcia",
-        "participants-0-invite_method": "email",
-        "participants-0-email": "maria@example.test",
-        "participants-0-time_zone": "Europe/Madrid",
-        "participants-0-payment_currency": "eur",
-        "participants-1-name": "Priya Shah",
-        "participants-1-invite_method": "email",
-        "participants-1-email": "priya@example.test",
-        "participants-1-time_zone": "Europe/London",
-        "participants-1-payment_currency": "eur",
-    }
-    data.update(extra)
-    return data
+    priya = {"name": "Priya Shah", "invite_method": "email", "email": "priya@example.test"}
+    rows = [
+        {**MARIA, "payment_currency": "eur"},
+        {**priya, "time_zone": "Europe/London", "payment_currency": "eur"},
+    ]
+    return schedule_form_data(start, rows, **extra)
 
 
 def _messages(response) -> str:
@@ -122,7 +98,7 @@ def test_scheduling_asks_the_service_price_or_the_amount_typed_of_each_participa
     response = client.post(
         reverse("sessions:schedule"),
         _schedule_data(
-            _start(host),
+            morning_in(host),
             **{
                 # A service without an amount typed (the page without its script) asks the service's price.
                 "participants-0-service": str(service.pk),
@@ -157,7 +133,8 @@ def test_a_row_without_an_amount_asks_nothing(client, host):
     connect(host.organization)
     client.force_login(host)
     response = client.post(
-        reverse("sessions:schedule"), _schedule_data(_start(host), **{"participants-1-payment_amount": "60"})
+        reverse("sessions:schedule"),
+        _schedule_data(morning_in(host), **{"participants-1-payment_amount": "60"}),
     )
     assert response.status_code == 302
     assert list(Payment.objects.values_list("participant__name", "amount")) == [("Priya Shah", 6000)]
@@ -172,7 +149,7 @@ def test_a_series_asks_the_payment_on_every_occurrence(client, host):
     response = client.post(
         reverse("sessions:schedule"),
         _schedule_data(
-            _start(host),
+            morning_in(host),
             repeat="weekly",
             repeat_ends="count",
             repeat_count="4",
@@ -202,7 +179,8 @@ def test_a_scheduler_acting_for_the_host_asks_the_payment(client, host, schedule
     client.post(reverse("accounts:act_for", kwargs={"host_id": host.pk}))
     assert 'name="participants-0-payment_amount"' in client.get(reverse("sessions:schedule")).content.decode()
     response = client.post(
-        reverse("sessions:schedule"), _schedule_data(_start(host), **{"participants-0-payment_amount": "30"})
+        reverse("sessions:schedule"),
+        _schedule_data(morning_in(host), **{"participants-0-payment_amount": "30"}),
     )
     assert response.status_code == 302
     payment = Payment.objects.get()
@@ -224,7 +202,7 @@ def test_a_refused_payment_books_nothing_and_shows_the_refusal_on_that_row(clien
     response = client.post(
         reverse("sessions:schedule"),
         _schedule_data(
-            _start(host),
+            morning_in(host),
             repeat="weekly",
             repeat_ends="count",
             repeat_count="3",
@@ -252,7 +230,7 @@ def test_another_organisations_service_is_refused(client, host):
     client.force_login(host)
     response = client.post(
         reverse("sessions:schedule"),
-        _schedule_data(_start(host), **{"participants-0-service": str(elsewhere.pk)}),
+        _schedule_data(morning_in(host), **{"participants-0-service": str(elsewhere.pk)}),
     )
     assert response.status_code == 200
     assert "Select a valid choice" in str(response.context["formset"].forms[0].errors["service"])
@@ -280,7 +258,7 @@ def _book(host, *, occurrences: int, people: list[ParticipantDetails]) -> Sessio
         actor=host,
         host=host,
         title="Weekly check-in",
-        start_at=_start(host),
+        start_at=morning_in(host),
         duration_minutes=50,
         participants=people,
         repeat=RepeatRule(frequency="weekly", count=occurrences) if occurrences > 1 else None,

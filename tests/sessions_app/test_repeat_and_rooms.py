@@ -14,6 +14,7 @@ from sessions_app.models import Room, Series, Session
 from sessions_app.recurrence import series_length_until
 from sessions_app.services import room_add, room_update
 from tests.factories import SessionFactory
+from tests.sessions_app.support import MARIA, morning_in, schedule_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -155,34 +156,13 @@ def test_room_actions_take_only_post(client, scheduler):
 
 
 def _schedule_data(start: datetime, **extra) -> dict:
-    data = {
-        "title": "Weekly therapy",
-        "date": f"{start:%Y-%m-%d}",
-        "time": f"{start:%H:%M}",
-        "duration_minutes": "50",
-        "participants-TOTAL_FORMS": "2",
-        "participants-INITIAL_FORMS": "0",
-        "participants-MIN_NUM_FORMS": "1",
-        "participants-MAX_NUM_FORMS": "20",
-        "participants-0-name": "Maria Garcia",
-        "participants-0-invite_method": "email",
-        "participants-0-email": "maria@example.test",
-        "participants-0-time_zone": "Europe/Madrid",
-        "participants-1-name": "Priya Shah",
-        "participants-1-invite_method": "sms",
-        "participants-1-phone": "+447911123456",
-        "participants-1-time_zone": "Europe/London",
+    priya = {
+        "name": "Priya Shah",
+        "invite_method": "sms",
+        "phone": "+447911123456",
+        "time_zone": "Europe/London",
     }
-    data.update(extra)
-    return data
-
-
-def _next_start(host, days=2):
-    return (
-        (timezone.now() + timedelta(days=days))
-        .astimezone(host.zone)
-        .replace(hour=10, minute=0, second=0, microsecond=0)
-    )
+    return schedule_form_data(start, [MARIA, priya], **extra)
 
 
 def test_the_room_select_offers_only_the_organisations_active_rooms(
@@ -206,7 +186,7 @@ def test_the_room_select_is_left_out_when_the_organisation_has_no_rooms(client, 
 def test_a_session_scheduled_with_a_room_keeps_it(client, host, scheduler):
     room = room_add(actor=scheduler, name="Blue room")
     client.force_login(host)
-    response = client.post(reverse("sessions:schedule"), _schedule_data(_next_start(host), room=str(room.pk)))
+    response = client.post(reverse("sessions:schedule"), _schedule_data(morning_in(host), room=str(room.pk)))
     assert response.status_code == 302
     assert Session.objects.get().room == room
 
@@ -215,7 +195,7 @@ def test_a_room_of_another_organisation_cannot_be_posted(client, host, scheduler
     room_add(actor=scheduler, name="Blue room")
     elsewhere = room_add(actor=outsider_scheduler, name="Elsewhere")
     client.force_login(host)
-    data = _schedule_data(_next_start(host), room=str(elsewhere.pk))
+    data = _schedule_data(morning_in(host), room=str(elsewhere.pk))
     response = client.post(reverse("sessions:schedule"), data)
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
@@ -226,7 +206,7 @@ def test_a_room_double_booking_through_the_form_is_refused_with_a_clear_message(
     client, host, other_host, scheduler
 ):
     room = room_add(actor=scheduler, name="Blue room")
-    start = _next_start(host)
+    start = morning_in(host)
     SessionFactory(host=other_host, start_at=start + timedelta(minutes=30), room=room, title="Group session")
     client.force_login(host)
     response = client.post(reverse("sessions:schedule"), _schedule_data(start, room=str(room.pk)))
@@ -245,7 +225,7 @@ def test_a_room_double_booking_through_the_form_is_refused_with_a_clear_message(
 
 
 def test_a_weekly_series_through_the_form_creates_n_sessions_and_one_invite_per_participant(client, host):
-    start = _next_start(host)
+    start = morning_in(host)
     client.force_login(host)
     response = client.post(
         reverse("sessions:schedule"),
@@ -270,7 +250,7 @@ def test_a_weekly_series_through_the_form_creates_n_sessions_and_one_invite_per_
 
 
 def test_a_monthly_series_until_a_date_through_the_form(client, host):
-    start = _next_start(host)
+    start = morning_in(host)
     client.force_login(host)
     until = (start + timedelta(days=95)).date()
     response = client.post(
@@ -287,7 +267,7 @@ def test_a_scheduler_schedules_a_fortnightly_series_for_a_host(client, scheduler
     _act_for(client, scheduler, host)
     response = client.post(
         reverse("sessions:schedule"),
-        _schedule_data(_next_start(host), repeat="biweekly", repeat_ends="count", repeat_count="3"),
+        _schedule_data(morning_in(host), repeat="biweekly", repeat_ends="count", repeat_count="3"),
     )
     assert response.status_code == 302
     starts = [s.start_at for s in Session.objects.filter(host=host).order_by("start_at")]
@@ -319,7 +299,7 @@ def test_a_scheduler_schedules_a_fortnightly_series_for_a_host(client, scheduler
 def test_a_repeat_needs_a_number_of_sessions_or_a_last_date(client, host, extra, message):
     client.force_login(host)
     response = client.post(
-        reverse("sessions:schedule"), _schedule_data(_next_start(host), repeat="weekly", **extra)
+        reverse("sessions:schedule"), _schedule_data(morning_in(host), repeat="weekly", **extra)
     )
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -327,7 +307,7 @@ def test_a_repeat_needs_a_number_of_sessions_or_a_last_date(client, host, extra,
 
 
 def test_a_last_date_that_makes_more_than_52_sessions_is_refused(client, host):
-    start = _next_start(host)
+    start = morning_in(host)
     client.force_login(host)
     until = start.date() + timedelta(weeks=52)  # 53 weekly sessions
     response = client.post(
@@ -342,14 +322,14 @@ def test_a_last_date_that_makes_more_than_52_sessions_is_refused(client, host):
 def test_repeat_details_are_ignored_when_the_session_does_not_repeat(client, host):
     client.force_login(host)
     response = client.post(
-        reverse("sessions:schedule"), _schedule_data(_next_start(host), repeat="", repeat_count="9")
+        reverse("sessions:schedule"), _schedule_data(morning_in(host), repeat="", repeat_count="9")
     )
     assert response.status_code == 302
     assert Session.objects.get().series is None
 
 
 def test_a_series_that_hits_a_booked_slot_schedules_nothing(client, host):
-    start = _next_start(host)
+    start = morning_in(host)
     SessionFactory(host=host, start_at=start + timedelta(weeks=2), title="Already there")
     client.force_login(host)
     response = client.post(
