@@ -179,6 +179,10 @@ def refund_create(*, account_id: str, refund, payment_intent_id: str) -> stripe.
     )
 
 
+def refund_retrieve(*, account_id: str, stripe_refund_id: str) -> stripe.Refund:
+    return _call(stripe_client().v1.refunds.retrieve, stripe_refund_id, on_account=account_id)
+
+
 # --- Invoices (an extended session), on the connected account -------------------------------------------
 
 

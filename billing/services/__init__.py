@@ -15,6 +15,7 @@ from billing.services.refunds import (
     late_cancel_fee,
     payment_record_refunded,
     payments_refund_for_cancel,
+    refund_reconcile,
     refund_record,
     refund_send,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "payment_require",
     "payments_require",
     "payments_refund_for_cancel",
+    "refund_reconcile",
     "refund_record",
     "refund_send",
     "service_create",

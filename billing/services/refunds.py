@@ -24,6 +24,10 @@ from billing.services.common import (
 from notifications.clock import db_now
 
 CANCEL_REASON = "Session cancelled"
+# A refund Stripe answered "pending" is finished by its refund.updated event. One still pending this long
+# after we last heard of it is asked after (refund_reconcile), and again as often while Stripe works on it,
+# so a lost or refused webhook never leaves the host looking at a refund that is "pending" for good.
+RECONCILE_AFTER = timedelta(hours=1)
 
 
 def late_cancel_fee(*, payment: Payment, connection: StripeConnection | None, at) -> int:
@@ -232,3 +236,58 @@ def refunds_due_ids(*, limit: int = 500) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def refunds_stale_ids(*, limit: int = 100) -> list[int]:
+    """Refunds Stripe left pending and has not reported on for RECONCILE_AFTER: the sweep asks after them.
+    Their next_attempt_at is the last time we asked Stripe or heard from it."""
+    return list(
+        Refund.objects.filter(status=Refund.Status.PENDING, next_attempt_at__lte=db_now() - RECONCILE_AFTER)
+        .exclude(stripe_refund_id="")
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def refund_reconcile(*, refund_id: int) -> Refund | None:
+    """Ask Stripe where a refund it left pending stands, and record its answer as its refund.updated event
+    would have been recorded (refund_record: audited, the payment following it). One that Stripe still works
+    on, or that Stripe could not be asked about, is asked after again RECONCILE_AFTER later. None when the
+    refund is no longer pending at Stripe."""
+    refund = (
+        Refund.objects.select_related("payment__organization__stripe")
+        .filter(pk=refund_id, status=Refund.Status.PENDING)
+        .exclude(stripe_refund_id="")
+        .first()
+    )
+    if refund is None:
+        return None
+    if (answer := _refund_at_stripe(refund)) is not None:
+        recorded = refund_record(
+            stripe_refund_id=refund.stripe_refund_id,
+            status=answer.status,
+            failure_reason=getattr(answer, "failure_reason", None) or "",
+        )
+        if recorded is not None and recorded.status != Refund.Status.PENDING:
+            return recorded
+    Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+        next_attempt_at=db_now(), updated_at=timezone.now()
+    )
+    refund.refresh_from_db()
+    return refund
+
+
+def _refund_at_stripe(refund: Refund):
+    """Stripe's refund object for our row, or None when Stripe could not be asked (its account disconnected
+    since, or Stripe unreachable): the row is asked after again later."""
+    connection = getattr(refund.payment.organization, "stripe", None)
+    if connection is None:
+        logger.warning("Refund %s is pending at a Stripe account no longer connected", refund.pk)
+        return None
+    try:
+        return stripe_calls.refund_retrieve(
+            account_id=connection.account_id, stripe_refund_id=refund.stripe_refund_id
+        )
+    except (stripe_calls.StripePermanentError, stripe_calls.StripeTransientError) as exc:
+        logger.warning("Could not ask Stripe about refund %s: %s", refund.pk, exc)
+        return None

@@ -17,7 +17,7 @@ from tests.factories import ParticipantFactory, SessionFactory
 def run_billing_tasks(monkeypatch):
     """Hand-overs after commit run the Celery task in this process, as a worker would (the unit tests have no
     broker); the sweep's hand-overs too."""
-    for task in (tasks.refunds_send, tasks.invoices_send):
+    for task in (tasks.refunds_send, tasks.refunds_reconcile, tasks.invoices_send):
         monkeypatch.setattr(task, "delay", lambda ids, task=task: task.apply(args=(ids,)))
 
 

@@ -10,6 +10,7 @@ from accounts.models import AuditEvent
 from billing.models import Payment, Refund
 from billing.services import billing_settings_update, payment_require, payments_refund_for_cancel
 from billing.services.common import MAX_ATTEMPTS
+from billing.services.refunds import RECONCILE_AFTER
 from billing.tasks import sweep_billing_calls
 from sessions_app.models import Session
 from sessions_app.services import session_cancel, session_mark_no_show, session_remove
@@ -228,3 +229,95 @@ def test_cancelling_a_series_refunds_each_paid_occurrence_in_one_pass(
     assert sorted(r.payment_id for r in refunds) == sorted(p.pk for p in payments)
     assert {r.status for r in Refund.objects.all()} == {Refund.Status.SUCCEEDED}
     assert len(fake_stripe.of_type("refund")) == 2
+
+
+# A refund Stripe answered "pending", whose refund.updated event never came --------------------------------
+
+
+def _pending_at_stripe(fake_stripe, host, session, capture) -> Refund:
+    fake_stripe.refund_status = "pending"
+    _cancel(host, session, capture)
+    refund = Refund.objects.get()
+    assert refund.status == Refund.Status.PENDING and refund.stripe_refund_id
+    return refund
+
+
+def _hour_passes(refund: Refund) -> None:
+    """RECONCILE_AFTER goes by without a word from Stripe about the refund."""
+    Refund.objects.filter(pk=refund.pk).update(
+        next_attempt_at=timezone.now() - RECONCILE_AFTER - timedelta(minutes=1)
+    )
+
+
+def _retrievals(fake_stripe, refund: Refund) -> list[dict]:
+    return fake_stripe.requests_to(f"/v1/refunds/{refund.stripe_refund_id}", method="GET")
+
+
+def test_a_pending_refund_whose_event_never_came_is_asked_after_and_finished(
+    paid, fake_stripe, account_id, host, session, run_billing_tasks, django_capture_on_commit_callbacks
+):
+    refund = _pending_at_stripe(fake_stripe, host, session, django_capture_on_commit_callbacks)
+    fake_stripe.finish_refund(refund.stripe_refund_id)
+
+    # Within the hour the webhook has to tell, Stripe is not asked.
+    assert sweep_billing_calls() == 0
+    assert _retrievals(fake_stripe, refund) == []
+
+    _hour_passes(refund)
+    assert sweep_billing_calls() == 1
+
+    [call] = _retrievals(fake_stripe, refund)
+    assert call["stripe_account"] == account_id
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (Payment.Status.REFUNDED, 6000)
+    event = AuditEvent.objects.get(action=AuditAction.REFUND_RESULT)
+    assert (event.actor, event.details["status"]) == (None, "succeeded")
+    # Finished: never asked about again.
+    _hour_passes(refund)
+    assert sweep_billing_calls() == 0
+
+
+def test_a_refund_that_failed_at_stripe_meanwhile_is_shown_failed_with_stripes_reason(
+    paid, fake_stripe, host, session, run_billing_tasks, django_capture_on_commit_callbacks
+):
+    refund = _pending_at_stripe(fake_stripe, host, session, django_capture_on_commit_callbacks)
+    fake_stripe.finish_refund(
+        refund.stripe_refund_id, status="failed", failure_reason="expired_or_canceled_card"
+    )
+    _hour_passes(refund)
+
+    sweep_billing_calls()
+
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.FAILED
+    assert refund.last_error == "Stripe could not refund it: expired_or_canceled_card."
+    paid.refresh_from_db()
+    assert paid.status == Payment.Status.PAID
+
+
+def test_a_refund_still_pending_at_stripe_or_stripe_unreachable_is_asked_again_an_hour_later(
+    paid, fake_stripe, host, session, run_billing_tasks, django_capture_on_commit_callbacks
+):
+    refund = _pending_at_stripe(fake_stripe, host, session, django_capture_on_commit_callbacks)
+    _hour_passes(refund)
+    assert sweep_billing_calls() == 1
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.PENDING
+    # Asked a moment ago: not again within the hour.
+    assert sweep_billing_calls() == 0
+
+    _hour_passes(refund)
+    fake_stripe.fail_next(1, status=503, path=f"/v1/refunds/{refund.stripe_refund_id}")
+    assert sweep_billing_calls() == 1
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.PENDING
+    assert sweep_billing_calls() == 0
+
+    fake_stripe.finish_refund(refund.stripe_refund_id)
+    _hour_passes(refund)
+    sweep_billing_calls()
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert [c["status"] for c in _retrievals(fake_stripe, refund)] == [200, 503, 200]

@@ -23,7 +23,7 @@ Idempotency-Key headers), with JSON objects shaped like Stripe's:
 
 * accounts (create, retrieve) and account_links (create);
 * checkout.sessions (create, retrieve, expire), with `url`, `status`, `payment_status`, `payment_intent`;
-* refunds (create, against a paid payment intent, never more than was paid);
+* refunds (create, against a paid payment intent, never more than was paid; retrieve);
 * customers, invoiceitems, invoices (create, retrieve, finalize, send).
 
 Objects live on the connected account named by Stripe-Account: another account cannot see them (404). Every
@@ -274,6 +274,15 @@ class FakeStripe:
             )
             session.update(status="complete", payment_status="paid", payment_intent=intent["id"])
             return json.loads(json.dumps(session))
+
+    def finish_refund(self, refund_id: str, *, status: str = "succeeded", failure_reason: str = "") -> dict:
+        """A refund Stripe answered "pending" is done (or has failed), as its next retrieval shows."""
+        with self._lock:
+            refund = self.objects[refund_id]
+            refund["status"] = status
+            if failure_reason:
+                refund["failure_reason"] = failure_reason
+            return json.loads(json.dumps(refund))
 
     def pay_invoice(self, invoice_id: str) -> dict:
         with self._lock:
