@@ -9,6 +9,7 @@ from billing.services.payments import (
     payment_checkout_start,
     payment_confirm_from_checkout,
     payment_require,
+    payments_asked_again,
     payments_require,
 )
 from billing.services.refunds import (
@@ -42,6 +43,7 @@ __all__ = [
     "payment_confirm_from_checkout",
     "payment_record_refunded",
     "payment_require",
+    "payments_asked_again",
     "payments_require",
     "payments_refund_for_cancel",
     "refund_reconcile",

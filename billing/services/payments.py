@@ -207,6 +207,25 @@ def payments_require(*, actor: User, asks: list[tuple[Participant, PaymentAsk]])
     return payments
 
 
+def payments_asked_again(participants: list[Participant]) -> dict[int, PaymentAsk]:
+    """What each of these participants was asked to pay for their session, by participant id, as the ask for
+    the next one (session_schedule_next): the same amount and currency, and the same service while it is
+    still offered. A payment waived (not charged) is not asked again. One query; it writes nothing."""
+    payments = (
+        Payment.objects.filter(participant__in=participants)
+        .exclude(status=Payment.Status.CANCELLED)
+        .select_related("service")
+    )
+    return {
+        payment.participant_id: PaymentAsk(
+            amount=payment.amount,
+            currency=payment.currency,
+            service=payment.service if payment.service is not None and payment.service.is_active else None,
+        )
+        for payment in payments
+    }
+
+
 def _checkout_claim(participant: Participant) -> tuple[Payment, StripeConnection, str, int]:
     """Number the next Checkout Session of the participant's payment, after checking there is something to
     pay and a session to pay for. Returns the payment, its account, and the previous session's id and

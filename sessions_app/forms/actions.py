@@ -157,10 +157,23 @@ class RescheduleForm(_StartForm):
 class ScheduleNextForm(_StartForm):
     title = forms.CharField(max_length=200)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, asked: bool = False, **kwargs):
+        """`asked`: the organisation takes payments and someone was asked to pay for this session; the form
+        then offers to ask the same again (ticked, as a host who charges would expect)."""
         super().__init__(*args, **kwargs)
         self.initial.setdefault("title", self.session.title)
-        self.helper.layout = Layout("title", Row(Column("date"), Column("time")))
+        fields = ["title", Row(Column("date"), Column("time"))]
+        if asked:
+            self.fields["same_payments"] = forms.BooleanField(
+                label="Ask the same payments again",
+                required=False,
+                initial=True,
+                help_text=(
+                    "Before they join, each participant below is asked what they were asked for this session."
+                ),
+            )
+            fields.append("same_payments")
+        self.helper.layout = Layout(*fields)
 
     def proposed_start(self) -> datetime:
         # A week later at the same wall-clock time in the host's zone, across a daylight-saving change too.

@@ -1,3 +1,4 @@
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -6,7 +7,7 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
 from accounts.models import User
-from billing.services.payments import PaymentAsk, PaymentAskRefused, payments_require
+from billing.services.payments import PaymentAsk, PaymentAskRefused, payments_asked_again, payments_require
 from config.errors import ValidationFailedError
 from contacts.models import InviteMethod
 from contacts.services import ContactDetails, contacts_match_or_create
@@ -282,17 +283,26 @@ def _payments_ask(*, actor: User, people: list[ParticipantDetails], rows: list[l
 
 @transaction.atomic
 def session_schedule_next(
-    *, actor: User, session: Session, start_at: datetime, title: str | None = None
+    *,
+    actor: User,
+    session: Session,
+    start_at: datetime,
+    title: str | None = None,
+    same_payments: bool = False,
 ) -> Session:
-    """A new session with the same host, participants, length and room; their invites go out."""
+    """A new session with the same host, participants, length and room; their invites go out. With
+    `same_payments`, each participant is asked again what they were asked for this one (payments_asked_again),
+    in the same transaction."""
     previous = lock_session(actor=actor, session=session)
+    people = list(previous.participants.active().order_by("id"))
+    asks = payments_asked_again(people) if same_payments else {}
     created = session_schedule(
         actor=actor,
         host=previous.host,
         title=title or previous.title,
         start_at=start_at,
         duration_minutes=previous.duration_minutes,
-        participants=[ParticipantDetails.of(p) for p in previous.participants.active().order_by("id")],
+        participants=[dataclasses.replace(ParticipantDetails.of(p), payment=asks.get(p.pk)) for p in people],
         room=previous.room,
     )
     audit_record(

@@ -8,11 +8,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
 
 from accounts.models import User
 from billing.forms import decimal_of, extension_invoice_of, payment_services
-from billing.services import invoice_for_extension
+from billing.services import PaymentAsk, invoice_for_extension, payments_asked_again
 from config.errors import ApplicationError
 from documents.selectors import required_documents_missing_in
 from sessions_app.availability import availability_for, colleagues_with_availability
@@ -40,7 +41,7 @@ from sessions_app.services import (
     session_schedule_next,
 )
 from sessions_app.timefmt import format_when
-from sessions_app.views.common import form_error
+from sessions_app.views.common import form_error, payments_asked_message
 
 
 @method_decorator(login_required, name="dispatch")
@@ -230,9 +231,27 @@ class ScheduleNextView(TimeWindowActionView):
     template_name = "sessions_app/actions/schedule_next.html"
     availability_mode = "next"
 
+    @cached_property
+    def participants(self) -> list:
+        return list(self.session.participants.active().order_by("id"))
+
+    @cached_property
+    def asked(self) -> dict[int, PaymentAsk]:
+        """What each participant was asked to pay for this session, offered again while the organisation
+        takes payments (as the Add participant page offers the fields only then)."""
+        if payment_services(organization=self.session.organization) is None:
+            return {}
+        return payments_asked_again(self.participants)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "asked": bool(self.asked)}
+
     def get_context_data(self, **kwargs):
-        participants = self.session.participants.active().order_by("id")
-        return super().get_context_data(participants=participants, **kwargs)
+        rows = [
+            (p, f"{decimal_of(ask.amount)} {ask.currency.upper()}" if (ask := self.asked.get(p.pk)) else "")
+            for p in self.participants
+        ]
+        return super().get_context_data(participants=rows, **kwargs)
 
     def perform(self, form):
         return session_schedule_next(
@@ -240,13 +259,16 @@ class ScheduleNextView(TimeWindowActionView):
             session=self.session,
             start_at=form.cleaned_data["start_at"],
             title=form.cleaned_data["title"],
+            same_payments=form.cleaned_data.get("same_payments", False),
         )
 
     def success_message(self, form, result):
         count = result.participants.active().count()
+        asked = [(p.name, self.asked.get(p.pk)) for p in self.participants]
         return (
             f"“{result.title}” is scheduled for {self.when(result.start_at)}. Invites are on their way to "
             f"{count} participant{'s' if count != 1 else ''}."
+            f"{payments_asked_message(asked) if form.cleaned_data.get('same_payments') else ''}"
         )
 
 

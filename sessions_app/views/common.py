@@ -8,7 +8,9 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from billing.forms import decimal_of
 from billing.selectors import payments_enabled
+from billing.services import PaymentAsk
 from config.errors import ApplicationError
 
 
@@ -66,3 +68,14 @@ def payments_context(services) -> dict:
     """Why the payment fields are missing (billing/_participant_payment_note.html says it): payments off, or
     Stripe not connected. `services` is billing.forms.payment_services' answer for the page."""
     return {"payments_enabled": payments_enabled(), "payments_connected": services is not None}
+
+
+def payments_asked_message(asks: list[tuple[str, PaymentAsk | None]], *, each: bool = False) -> str:
+    """Who is asked to pay what (name, ask), as the Add participant page says it of one person; `each`: on
+    every session of a series."""
+    return "".join(
+        f" {name.strip()} is asked to pay {decimal_of(ask.amount)} {ask.currency.upper()} before they can "
+        f"join{' each session' if each else ''}."
+        for name, ask in asks
+        if ask is not None
+    )

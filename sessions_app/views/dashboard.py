@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from billing.forms import PAYMENT_FIELDS, decimal_of, payment_services
+from billing.forms import PAYMENT_FIELDS, payment_services
 from billing.services import PaymentAskRefused
 from config.errors import ApplicationError
 from config.fragments import page_fragment
@@ -20,11 +20,17 @@ from sessions_app.selectors import (
     session_refunds_and_invoices,
     sessions_upcoming_for,
 )
-from sessions_app.services import ParticipantDetails, session_connect, session_schedule
+from sessions_app.services import session_connect, session_schedule
 from sessions_app.templatetags.session_actions import prepare_session_rows, session_action_items
 from sessions_app.timefmt import in_zone
 from sessions_app.video import video_provider
-from sessions_app.views.common import form_error, host_required, payments_context, refuse_method
+from sessions_app.views.common import (
+    form_error,
+    host_required,
+    payments_asked_message,
+    payments_context,
+    refuse_method,
+)
 from sessions_app.views.schedule_availability import booking_note
 from sessions_app.views.waiting_room import waiting_room_context
 
@@ -59,16 +65,6 @@ def dashboard(request, host):
         changes_at=lambda context: Session.next_shown_change(context["sessions"]),
     )
     return render(request, "sessions_app/dashboard.html", {"rows": rows, "host": host})
-
-
-def _payments_message(participants: list[ParticipantDetails], *, series: bool) -> str:
-    """Who is asked to pay what, as the Add participant page says it of one person."""
-    return "".join(
-        f" {details.name.strip()} is asked to pay {decimal_of(details.payment.amount)} "
-        f"{details.payment.currency.upper()} before they can join{' each session' if series else ''}."
-        for details in participants
-        if details.payment is not None
-    )
 
 
 @host_required
@@ -115,11 +111,12 @@ def session_schedule_view(request, host):
                         f"{occurrences} sessions"
                     )
                 note = booking_note(viewer=request.user, session=session)
+                asked = [(details.name, details.payment) for details in participants]
                 messages.success(
                     request,
                     f"“{session.title}” {scheduled}. Invites are on their way to {count} "
                     f"participant{'s' if count != 1 else ''}."
-                    f"{_payments_message(participants, series=session.series is not None)}"
+                    f"{payments_asked_message(asked, each=session.series is not None)}"
                     f"{f' {note}' if note else ''}",
                 )
                 return redirect("sessions:detail", pk=session.pk)
