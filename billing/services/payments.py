@@ -8,14 +8,13 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_event, audit_record, audit_records
 from accounts.models import User
-from accounts.selectors import hosts_actor_may_act_for
 from billing import stripe_calls
 from billing.models import Payment, Service, StripeConnection
 from billing.services.common import clean_money, logger, provider_error, ready_connection
 from billing.services.setup import check_service_of
-from config.errors import ApplicationError, PermissionDeniedError, ValidationFailedError
+from config.errors import ApplicationError, ValidationFailedError
 from sessions_app.models import Participant, Session
-from sessions_app.services.common import check_open, lock_session
+from sessions_app.services.common import check_acts_for, check_open, lock_session
 
 _STRIPE_ERRORS = (stripe_calls.StripeTransientError, stripe_calls.StripePermanentError)
 # A payment that no longer waits for money: the only states a Checkout Session can no longer change.
@@ -71,11 +70,9 @@ def payment_require(
     is refunded through a cancel, not rewritten here. Returns the payment, or None when nothing was ever
     asked."""
     session = lock_session(actor=actor, session=participant.session)
-    check_open(session)
-    if participant.removed_at is not None:
-        raise ValidationFailedError(f"{participant.name} was removed from this session.")
-    amount, currency = clean_money(amount, currency)
-    check_service_of(service=service, organization_id=session.organization_id)
+    amount, currency = _checked_ask(
+        session=session, participant=participant, amount=amount, currency=currency, service=service
+    )
     payment = Payment.objects.select_for_update().filter(participant=participant).first()
     if payment is not None and payment.status in _SETTLED:
         raise ValidationFailedError(f"{participant.name} has paid already: the amount can no longer change.")
@@ -113,18 +110,37 @@ def payment_require(
         payment.amount, payment.currency, payment.service = amount, currency, service
         payment.status = Payment.Status.DUE
         payment.save(update_fields=["amount", "currency", "service", "status", "updated_at"])
-    audit_record(
-        actor=actor,
-        session=session,
-        obj=payment,
-        action=AuditAction.PAYMENT_REQUIRE,
-        participant=participant.pk,
-        amount=amount,
-        currency=currency,
-        service=service.pk if service is not None else None,
-        before=before,
-    )
+    audit_record(**_require_event(actor=actor, session=session, payment=payment, before=before))
     return payment
+
+
+def _checked_ask(
+    *, session: Session, participant: Participant, amount: int, currency: str, service: Service | None
+) -> tuple[int, str]:
+    """What payment_require and payments_require check of one ask: the session still open, the participant
+    still on it, the amount and currency valid, the service the organisation's own and still offered.
+    Returns the amount and currency cleaned."""
+    check_open(session)
+    if participant.removed_at is not None:
+        raise ValidationFailedError(f"{participant.name} was removed from this session.")
+    amount, currency = clean_money(amount, currency)
+    check_service_of(service=service, organization_id=session.organization_id)
+    return amount, currency
+
+
+def _require_event(*, actor: User, session: Session, payment: Payment, before: dict | None) -> dict:
+    """The audit event of a payment asked (audit_event's arguments), as it stands after the ask."""
+    return {
+        "actor": actor,
+        "session": session,
+        "obj": payment,
+        "action": AuditAction.PAYMENT_REQUIRE,
+        "participant": payment.participant_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "service": payment.service_id,
+        "before": before,
+    }
 
 
 @transaction.atomic
@@ -143,9 +159,8 @@ def payments_require(*, actor: User, asks: list[tuple[Participant, PaymentAsk]])
         .select_related("host")
         .filter(pk__in={participant.session_id for participant, _ask in asks})
     }
-    host_ids = {session.host_id for session in sessions.values()}
-    if hosts_actor_may_act_for(actor=actor).filter(pk__in=host_ids).count() != len(host_ids):
-        raise PermissionDeniedError("You cannot manage sessions for this host.")
+    for host in {session.host for session in sessions.values()}:
+        check_acts_for(actor=actor, host=host)
     organization_ids = {session.organization_id for session in sessions.values()}
     if len(organization_ids) != 1:
         # A caller's bug, not a person's: one booking is one organisation's.
@@ -155,11 +170,7 @@ def payments_require(*, actor: User, asks: list[tuple[Participant, PaymentAsk]])
     for index, (participant, ask) in enumerate(asks):
         session = sessions[participant.session_id]
         try:
-            check_open(session)
-            if participant.removed_at is not None:
-                raise ValidationFailedError(f"{participant.name} was removed from this session.")
-            amount, currency = clean_money(ask.amount, ask.currency)
-            check_service_of(service=ask.service, organization_id=organization_id)
+            amount, currency = _checked_ask(session=session, participant=participant, **ask.arguments())
         except ValidationFailedError as error:
             raise PaymentAskRefused(error, index=index) from error
         cleaned.append((participant, session, amount, currency, ask.service))
@@ -190,17 +201,7 @@ def payments_require(*, actor: User, asks: list[tuple[Participant, PaymentAsk]])
     )
     audit_records(
         [
-            audit_event(
-                actor=actor,
-                session=payment.session,
-                obj=payment,
-                action=AuditAction.PAYMENT_REQUIRE,
-                participant=payment.participant_id,
-                amount=payment.amount,
-                currency=payment.currency,
-                service=payment.service_id,
-                before=None,
-            )
+            audit_event(**_require_event(actor=actor, session=payment.session, payment=payment, before=None))
             for payment in payments
         ]
     )

@@ -247,10 +247,7 @@ class ScheduleNextView(TimeWindowActionView):
         return {**super().get_form_kwargs(), "asked": bool(self.asked)}
 
     def get_context_data(self, **kwargs):
-        rows = [
-            (p, f"{decimal_of(ask.amount)} {ask.currency.upper()}" if (ask := self.asked.get(p.pk)) else "")
-            for p in self.participants
-        ]
+        rows = [(participant, self.asked.get(participant.pk)) for participant in self.participants]
         return super().get_context_data(participants=rows, **kwargs)
 
     def perform(self, form):

@@ -8,9 +8,9 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from billing.forms import decimal_of
 from billing.selectors import payments_enabled
 from billing.services import PaymentAsk
+from billing.templatetags.money import money
 from config.errors import ApplicationError
 
 
@@ -74,8 +74,8 @@ def payments_asked_message(asks: list[tuple[str, PaymentAsk | None]], *, each: b
     """Who is asked to pay what (name, ask), as the Add participant page says it of one person; `each`: on
     every session of a series."""
     return "".join(
-        f" {name.strip()} is asked to pay {decimal_of(ask.amount)} {ask.currency.upper()} before they can "
-        f"join{' each session' if each else ''}."
+        f" {name.strip()} is asked to pay {money(ask.amount, ask.currency)} before they can join"
+        f"{' each session' if each else ''}."
         for name, ask in asks
         if ask is not None
     )
